@@ -1,0 +1,158 @@
+"""Loading and saving checkpoints: the only module that touches files or the Hugging Face Hub.
+
+A checkpoint is a directory (or hub repository) holding ``config.json`` and ``model.safetensors``, the layout the
+reference's ``save_pretrained`` writes and the published NeoQuasar checkpoints use. Only safetensors are read:
+no pickle, no remote code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import TypeVar
+
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from .config import KronosConfig, KronosTokenizerConfig
+from .model import Kronos
+from .tokenizer import KronosTokenizer
+
+CONFIG_NAME = "config.json"
+WEIGHTS_NAME = "model.safetensors"
+
+#: Published checkpoints and the context length they were trained with.
+PUBLISHED_MAX_CONTEXT = {
+    "NeoQuasar/Kronos-mini": 2048,
+    "NeoQuasar/Kronos-small": 512,
+    "NeoQuasar/Kronos-base": 512,
+}
+PUBLISHED_TOKENIZER = {
+    "NeoQuasar/Kronos-mini": "NeoQuasar/Kronos-Tokenizer-2k",
+    "NeoQuasar/Kronos-small": "NeoQuasar/Kronos-Tokenizer-base",
+    "NeoQuasar/Kronos-base": "NeoQuasar/Kronos-Tokenizer-base",
+}
+DEFAULT_MAX_CONTEXT = 512
+
+# Buffers the reference saves in its state dict. They are pure functions of the config, so we recompute them
+# and accept checkpoints with or without them.
+_OPTIONAL_BUFFER_SUFFIXES = ("rotary.inv_freq", "bsq.basis", "bsq.group_basis")
+
+M = TypeVar("M", bound=nn.Module)
+
+
+class CheckpointError(ValueError):
+    """A checkpoint is missing, of the wrong kind, or does not match its config."""
+
+
+def resolve_checkpoint(name_or_path: str | os.PathLike, revision: str | None = None,
+                       cache_dir: str | os.PathLike | None = None) -> Path:
+    """Return a local directory holding ``config.json`` and ``model.safetensors``.
+
+    A local directory is used as is; any other string is treated as a Hugging Face Hub repository id and
+    downloaded (and cached) with ``huggingface_hub``. Only the two files are fetched.
+    """
+    path = Path(name_or_path).expanduser()
+    if path.is_dir():
+        _check_files(path, str(name_or_path))
+        return path
+    name = str(name_or_path)
+    if path.exists():
+        raise CheckpointError(f"checkpoint `{name}` is a file; pass the directory holding {CONFIG_NAME} and {WEIGHTS_NAME}.")
+    if name.count("/") != 1 or name.startswith((".", "/", "~")):
+        raise CheckpointError(
+            f"unknown checkpoint `{name}`: not a local directory and not a hub id of the form 'owner/name' "
+            f"(published: {sorted(PUBLISHED_MAX_CONTEXT) + sorted(set(PUBLISHED_TOKENIZER.values()))})."
+        )
+    try:
+        from huggingface_hub import hf_hub_download
+    except ImportError as e:  # pragma: no cover - huggingface_hub is a core dependency
+        raise ImportError("loading from the hub needs huggingface_hub; `pip install huggingface_hub`") from e
+    try:
+        config_file = hf_hub_download(name, CONFIG_NAME, revision=revision, cache_dir=cache_dir)
+        hf_hub_download(name, WEIGHTS_NAME, revision=revision, cache_dir=cache_dir)
+    except Exception as e:
+        raise CheckpointError(
+            f"could not fetch checkpoint `{name}` from the Hugging Face Hub ({type(e).__name__}: {e}). "
+            f"It needs {CONFIG_NAME} and {WEIGHTS_NAME} (safetensors only); offline, pass a local directory."
+        ) from e
+    return Path(config_file).parent
+
+
+def _check_files(path: Path, name: str) -> None:
+    if not (path / CONFIG_NAME).is_file():
+        raise CheckpointError(f"checkpoint `{name}` has no {CONFIG_NAME} (found: {sorted(p.name for p in path.iterdir())}).")
+    if not (path / WEIGHTS_NAME).is_file():
+        pickles = [p.name for p in path.iterdir() if p.suffix in (".bin", ".pt", ".pth", ".ckpt")]
+        hint = f" It has {pickles}: only safetensors are loaded (no pickle)." if pickles else ""
+        raise CheckpointError(f"checkpoint `{name}` has no {WEIGHTS_NAME}.{hint}")
+
+
+def _read_config(path: Path) -> dict:
+    with open(path / CONFIG_NAME) as f:
+        return json.load(f)
+
+
+def load_state_dict_checked(module: nn.Module, state: dict[str, torch.Tensor], name: str) -> None:
+    """Load `state` into `module`, with a clear error naming missing, unexpected or mis-shaped keys."""
+    expected = module.state_dict()
+    state = {k: v for k, v in state.items() if not (k not in expected and k.endswith(_OPTIONAL_BUFFER_SUFFIXES))}
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    shapes = [f"{k}: checkpoint {tuple(state[k].shape)} vs model {tuple(expected[k].shape)}"
+              for k in sorted(set(state) & set(expected)) if state[k].shape != expected[k].shape]
+    if missing or unexpected or shapes:
+        parts = []
+        if missing:
+            parts.append(f"missing keys ({len(missing)}): {missing[:10]}{' ...' if len(missing) > 10 else ''}")
+        if unexpected:
+            parts.append(f"unexpected keys ({len(unexpected)}): {unexpected[:10]}{' ...' if len(unexpected) > 10 else ''}")
+        if shapes:
+            parts.append(f"shape mismatches ({len(shapes)}): {shapes[:5]}")
+        raise CheckpointError(
+            f"checkpoint `{name}` does not fit {type(module).__name__} built from its config.json: " + "; ".join(parts)
+        )
+    module.load_state_dict(state, strict=True)
+
+
+def load_tokenizer(name_or_path, revision=None, cache_dir=None, device=None) -> KronosTokenizer:
+    """Load a `KronosTokenizer` from a local directory or hub id (safetensors only), in eval mode."""
+    path = resolve_checkpoint(name_or_path, revision, cache_dir)
+    raw = _read_config(path)
+    if "n_layers" in raw and "n_enc_layers" not in raw:
+        raise CheckpointError(f"`{name_or_path}` is a Kronos model checkpoint, not a tokenizer (its config has `n_layers`).")
+    try:
+        config = KronosTokenizerConfig.from_dict(raw)
+    except (TypeError, ValueError) as e:
+        raise CheckpointError(f"checkpoint `{name_or_path}`: {e}") from e
+    module = KronosTokenizer(config)
+    load_state_dict_checked(module, load_file(path / WEIGHTS_NAME), str(name_or_path))
+    return module.to(device or "cpu").eval()
+
+
+def load_model(name_or_path, revision=None, cache_dir=None, device=None) -> Kronos:
+    """Load a `Kronos` model from a local directory or hub id (safetensors only), in eval mode."""
+    path = resolve_checkpoint(name_or_path, revision, cache_dir)
+    raw = _read_config(path)
+    if "n_enc_layers" in raw:
+        raise CheckpointError(f"`{name_or_path}` is a Kronos tokenizer checkpoint, not a model (its config has `n_enc_layers`).")
+    try:
+        config = KronosConfig.from_dict(raw)
+    except (TypeError, ValueError) as e:
+        raise CheckpointError(f"checkpoint `{name_or_path}`: {e}") from e
+    module = Kronos(config)
+    load_state_dict_checked(module, load_file(path / WEIGHTS_NAME), str(name_or_path))
+    return module.to(device or "cpu").eval()
+
+
+def save_checkpoint(module: Kronos | KronosTokenizer, directory: str | os.PathLike) -> Path:
+    """Write ``config.json`` + ``model.safetensors`` in the published layout."""
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / CONFIG_NAME, "w") as f:
+        json.dump(module.config.to_dict(), f, indent=2, sort_keys=True)
+    state = {k: v.detach().contiguous().cpu() for k, v in module.state_dict().items()}
+    save_file(state, out / WEIGHTS_NAME)
+    return out

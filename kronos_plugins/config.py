@@ -1,0 +1,122 @@
+"""Configuration dataclasses.
+
+`KronosConfig` and `KronosTokenizerConfig` mirror the keys of the published checkpoints' ``config.json``
+(the constructor arguments of the reference implementation), so a published config loads unchanged.
+`SamplingConfig` holds the settings every adapter exposes under the same names.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+
+def _from_mapping(cls, data: dict[str, Any], what: str):
+    names = {f.name for f in fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise ValueError(
+            f"{what} config.json has unknown keys {unknown}; known keys are {sorted(names)}. "
+            "Is this a Kronos checkpoint of the right kind (model vs tokenizer)?"
+        )
+    return cls(**data)
+
+
+@dataclass
+class KronosTokenizerConfig:
+    d_in: int = 6  # open, high, low, close, volume, amount
+    d_model: int = 256  # width of the encoder/decoder transformer
+    n_heads: int = 4  # attention heads per block
+    ff_dim: int = 512  # SwiGLU hidden width
+    n_enc_layers: int = 4  # the reference builds n_enc_layers - 1 encoder blocks
+    n_dec_layers: int = 4  # the reference builds n_dec_layers - 1 decoder blocks
+    ffn_dropout_p: float = 0.0
+    attn_dropout_p: float = 0.0
+    resid_dropout_p: float = 0.0
+    s1_bits: int = 10  # coarse token bits (vocabulary 2**s1_bits)
+    s2_bits: int = 10  # fine token bits; must equal s1_bits (the reference's decode assumes it)
+    beta: float = 0.05  # commitment loss weight
+    gamma0: float = 1.0  # per-sample entropy weight
+    gamma: float = 1.1  # codebook entropy weight
+    zeta: float = 0.05  # weight of the entropy penalty
+    group_size: int = 4  # sub-code group size of the soft entropy
+
+    def __post_init__(self) -> None:
+        if self.s1_bits != self.s2_bits:
+            raise ValueError(
+                f"`s1_bits` {self.s1_bits} != `s2_bits` {self.s2_bits}: the Kronos tokenizer decodes (coarse, fine) "
+                "ids assuming equal halves, as in every published checkpoint."
+            )
+        if self.d_model % self.n_heads or (self.d_model // self.n_heads) % 2:
+            raise ValueError(
+                f"`d_model` {self.d_model} must split into `n_heads` {self.n_heads} heads of even width (rotary)."
+            )
+
+    @property
+    def codebook_dim(self) -> int:
+        return self.s1_bits + self.s2_bits
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> KronosTokenizerConfig:
+        return _from_mapping(cls, data, "tokenizer")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class KronosConfig:
+    s1_bits: int = 10  # coarse vocabulary is 2**s1_bits
+    s2_bits: int = 10  # fine vocabulary is 2**s2_bits
+    n_layers: int = 8  # decoder-only transformer blocks
+    d_model: int = 512
+    n_heads: int = 8
+    ff_dim: int = 1024
+    ffn_dropout_p: float = 0.0
+    attn_dropout_p: float = 0.0
+    resid_dropout_p: float = 0.0
+    token_dropout_p: float = 0.0
+    learn_te: bool = True  # learned (True) or fixed sinusoidal (False) calendar embeddings
+
+    def __post_init__(self) -> None:
+        for heads in (self.n_heads, 4):  # the s2 dependency layer always has 4 heads
+            if self.d_model % heads or (self.d_model // heads) % 2:
+                raise ValueError(
+                    f"`d_model` {self.d_model} must split into {heads} heads of even width (rotary embeddings)."
+                )
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> KronosConfig:
+        return _from_mapping(cls, data, "model")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class SamplingConfig:
+    """Sampling settings shared by the pipeline and every adapter (same names, same meaning).
+
+    Logits are divided by `temperature`; then top-k filtering applies if ``top_k > 0``, otherwise nucleus
+    (top-p) filtering if ``top_p < 1`` (the reference's rule). ``top_k=1`` is greedy decoding.
+    """
+
+    num_samples: int = 100  # sample paths per series
+    temperature: float = 1.0  # > 0
+    top_k: int = 0  # 0 disables top-k
+    top_p: float = 1.0  # in (0, 1]; 1 disables nucleus filtering
+
+    def __post_init__(self) -> None:
+        if isinstance(self.num_samples, bool) or not isinstance(self.num_samples, int) or self.num_samples < 1:
+            raise ValueError(f"`num_samples` must be an integer >= 1, got {self.num_samples!r}.")
+        t = self.temperature
+        if isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t) or t <= 0:
+            raise ValueError(
+                f"`temperature` must be a finite number > 0, got {t!r}; for greedy decoding use `top_k=1`."
+            )
+        if isinstance(self.top_k, bool) or not isinstance(self.top_k, int) or self.top_k < 0:
+            raise ValueError(f"`top_k` must be an integer >= 0 (0 disables it), got {self.top_k!r}.")
+        p = self.top_p
+        if isinstance(p, bool) or not isinstance(p, (int, float)) or not (0 < p <= 1):
+            raise ValueError(f"`top_p` must be in (0, 1] (1 disables it), got {p!r}.")
