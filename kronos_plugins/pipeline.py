@@ -1,0 +1,323 @@
+"""`KronosPipeline`: the object every adapter shares.
+
+It owns the workflow: validate the input frames, construct missing volume/amount columns (the reference's
+rules), normalise each series over its whole context, build calendar features, generate sample paths with the
+cached generator, and de-normalise them into a `KronosForecast`.
+
+References
+----------
+Shi et al., "Kronos: A Foundation Model for the Language of Financial Markets", arXiv 2508.02739.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+
+from .calendar import infer_future_timestamps, time_features
+from .checkpoints import (
+    DEFAULT_MAX_CONTEXT,
+    PUBLISHED_MAX_CONTEXT,
+    PUBLISHED_TOKENIZER,
+    load_model,
+    load_tokenizer,
+)
+from .config import SamplingConfig
+from .forecast import KronosForecast
+from .generation import generate_cached
+from .model import Kronos
+from .tokenizer import KronosTokenizer
+from .validation import KRONOS_COLUMNS, PRICE_COLUMNS, KronosInputError, check_positive_int, prepare_context
+
+logger = logging.getLogger(__name__)
+
+#: Fewest context bars a forecast accepts: below this the normalisation statistics mean little.
+MIN_CONTEXT_BARS = 8
+#: Normalised inputs are clipped to [-CLIP, CLIP], as in the reference.
+CLIP = 5.0
+#: Added to the standard deviation before dividing, as in the reference.
+STD_EPS = 1e-5
+
+# Loaded modules, keyed by (kind, checkpoint, revision, device): pipelines built from the same checkpoint share
+# one copy of the weights (the adapters rely on this).
+_LOADED: dict[tuple, torch.nn.Module] = {}
+
+
+@dataclass
+class _Prepared:
+    """One validated, normalised series."""
+
+    x: np.ndarray  # (Tc, 6) float32, normalised and clipped
+    mean: np.ndarray  # (6,) float32
+    std: np.ndarray  # (6,) float32
+    x_stamp: np.ndarray  # (Tc, 5) float32
+    y_stamp: np.ndarray  # (H, 5) float32
+    future: pd.DatetimeIndex
+    constructed: tuple[str, ...]
+
+
+class KronosPipeline:
+    """Probabilistic forecasting with a Kronos model and tokenizer.
+
+    Parameters
+    ----------
+    model : Kronos
+        The autoregressive model.
+    tokenizer : KronosTokenizer
+        The matching tokenizer.
+    max_context : int, default=512
+        Window of tokens the model sees (512 for Kronos-small/base, 2048 for Kronos-mini).
+    device : str or torch.device, optional
+        Where to run; defaults to the model's device.
+    max_batch_rows : int, default=512
+        Most (series x samples) rows generated together; larger requests are chunked, which bounds memory.
+
+    Examples
+    --------
+    >>> pipe = KronosPipeline.from_pretrained(  # doctest: +SKIP
+    ...     model="NeoQuasar/Kronos-small", tokenizer="NeoQuasar/Kronos-Tokenizer-base")
+    >>> fc = pipe.forecast(df, horizon=24, num_samples=100, seed=0)  # doctest: +SKIP
+    >>> fc.samples.shape  # doctest: +SKIP
+    (1, 100, 24, 6)
+
+    References
+    ----------
+    Shi et al., "Kronos: A Foundation Model for the Language of Financial Markets", arXiv 2508.02739.
+    """
+
+    def __init__(
+        self,
+        model: Kronos,
+        tokenizer: KronosTokenizer,
+        max_context: int = DEFAULT_MAX_CONTEXT,
+        device: str | torch.device | None = None,
+        max_batch_rows: int = 512,
+    ):
+        if model.config.s1_bits != tokenizer.s1_bits or model.config.s2_bits != tokenizer.s2_bits:
+            raise ValueError(
+                f"model ({model.config.s1_bits}+{model.config.s2_bits} bits) and tokenizer "
+                f"({tokenizer.s1_bits}+{tokenizer.s2_bits} bits) do not match: load the tokenizer the model was "
+                "trained with."
+            )
+        self.max_context = check_positive_int(max_context, "max_context")
+        self.max_batch_rows = check_positive_int(max_batch_rows, "max_batch_rows")
+        self.device = torch.device(device) if device is not None else next(model.parameters()).device
+        self.model = model.to(self.device).eval()
+        self.tokenizer = tokenizer.to(self.device).eval()
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        model: str | os.PathLike | None = None,
+        tokenizer: str | os.PathLike | None = None,
+        max_context: int | None = None,
+        device: str | torch.device | None = None,
+        revision: str | None = None,
+        cache_dir: str | os.PathLike | None = None,
+        **kwargs,
+    ) -> KronosPipeline:
+        """Load a model and tokenizer from local directories or Hugging Face Hub ids.
+
+        Parameters
+        ----------
+        model, tokenizer : str or path
+            Checkpoint directories (``config.json`` + ``model.safetensors``) or hub ids such as
+            ``"NeoQuasar/Kronos-small"``. For a published model id the tokenizer may be omitted (its published
+            tokenizer is used).
+        max_context : int, optional
+            Defaults to the published value for known ids (512; 2048 for Kronos-mini), else 512.
+        device : str, optional
+            ``"cpu"`` (default), ``"cuda"``, ...
+        revision, cache_dir
+            Passed to ``huggingface_hub`` for hub ids.
+        **kwargs
+            Passed to the constructor (``max_batch_rows``).
+
+        Notes
+        -----
+        Weights loaded once are reused by later calls with the same checkpoint and device (adapters share them).
+        """
+        if model is None:
+            raise ValueError(
+                "`model` is required: a checkpoint directory or a hub id such as 'NeoQuasar/Kronos-small' "
+                "(a bundled offline default checkpoint is planned)."
+            )
+        name = str(model)
+        if tokenizer is None:
+            if name not in PUBLISHED_TOKENIZER:
+                raise ValueError(f"`tokenizer` is required for model `{name}` (it is not a published id).")
+            tokenizer = PUBLISHED_TOKENIZER[name]
+        if max_context is None:
+            max_context = PUBLISHED_MAX_CONTEXT.get(name.rstrip("/"), DEFAULT_MAX_CONTEXT)
+        dev = str(torch.device(device or "cpu"))
+        m = _load_shared("model", model, revision, cache_dir, dev, load_model)
+        t = _load_shared("tokenizer", tokenizer, revision, cache_dir, dev, load_tokenizer)
+        return cls(m, t, max_context=max_context, device=dev, **kwargs)
+
+    # ------------------------------------------------------------------------------------------------------------
+    def forecast(
+        self,
+        context: pd.DataFrame | Sequence[pd.DataFrame],
+        horizon: int,
+        num_samples: int = 100,
+        temperature: float = 1.0,
+        top_k: int = 0,
+        top_p: float = 1.0,
+        seed: int | None = None,
+        future_timestamps: pd.DatetimeIndex | Sequence | None = None,
+        column_mapping: dict[str, str] | None = None,
+        item_ids: Sequence | None = None,
+    ) -> KronosForecast:
+        """Sample `num_samples` future paths of `horizon` bars for each context series.
+
+        Parameters
+        ----------
+        context : DataFrame or list of DataFrames
+            OHLCV bars, one frame per series (lengths may differ). Columns open, high, low, close are required;
+            volume and amount are optional (missing volume: volume = amount = 0; missing amount: volume x
+            mean(open, high, low, close), as the reference does; reported in ``constructed_columns``).
+            Timestamps come from a DatetimeIndex or a ``timestamps`` column. At least `MIN_CONTEXT_BARS` bars.
+            Each series is normalised over its whole context; the model sees its last `max_context` tokens.
+        horizon : int
+            Bars to forecast (may exceed `max_context`: the window slides).
+        num_samples : int, default=100
+            Sample paths per series.
+        temperature, top_k, top_p
+            Sampling settings (see `SamplingConfig`). ``top_k=1`` is greedy decoding.
+        seed : int, optional
+            Same seed, same paths on the same machine (independent of batching). None draws fresh entropy.
+        future_timestamps : DatetimeIndex or list of them, optional
+            Timestamps of the forecast bars (one index per series, or one shared). Inferred from each series'
+            frequency when omitted (see `kronos_plugins.calendar.infer_future_timestamps`).
+        column_mapping : dict, optional
+            Kronos column -> your column name, e.g. ``{"close": "Adj Close"}``.
+        item_ids : list, optional
+            Names of the series in the result (default: positions).
+
+        Returns
+        -------
+        KronosForecast
+            ``samples`` shaped (n_series, num_samples, horizon, 6), float64, in the input's units, on the CPU.
+        """
+        SamplingConfig(num_samples=num_samples, temperature=temperature, top_k=top_k, top_p=top_p)
+        horizon = check_positive_int(horizon, "horizon")
+        frames = [context] if isinstance(context, pd.DataFrame) else list(context)
+        if not frames:
+            raise KronosInputError("`context` is an empty list; pass at least one DataFrame.")
+        futures = _per_series(future_timestamps, len(frames))
+        if item_ids is not None and len(item_ids) != len(frames):
+            raise KronosInputError(f"`item_ids` has {len(item_ids)} entries for {len(frames)} series.")
+        prepared = [
+            self._prepare(df, horizon, futures[i], column_mapping, name=f"context[{i}]" if len(frames) > 1 else "context")
+            for i, df in enumerate(frames)
+        ]
+        uniforms = _uniforms(seed, len(prepared), num_samples, horizon)  # (N, S, H, 2)
+
+        samples = np.empty((len(prepared), num_samples, horizon, len(KRONOS_COLUMNS)), dtype=np.float64)
+        # Series of equal context length share windows, so they are generated together.
+        by_length: dict[int, list[int]] = {}
+        for i, p in enumerate(prepared):
+            by_length.setdefault(len(p.x), []).append(i)
+        per_call = max(1, self.max_batch_rows // num_samples)  # series per generate call
+        for idx_all in by_length.values():
+            for k in range(0, len(idx_all), per_call):
+                idx = idx_all[k : k + per_call]
+                z = generate_cached(
+                    self.model,
+                    self.tokenizer,
+                    self._tensor([prepared[i].x for i in idx]),
+                    self._tensor([prepared[i].x_stamp for i in idx]),
+                    self._tensor([prepared[i].y_stamp for i in idx]),
+                    uniforms[idx].to(self.device),
+                    self.max_context,
+                    temperature,
+                    top_k,
+                    top_p,
+                    self.max_batch_rows,
+                ).float().cpu().numpy()  # (G, S, H, 6) normalised
+                for j, i in enumerate(idx):
+                    p = prepared[i]
+                    samples[i] = z[j] * (p.std + STD_EPS) + p.mean
+        return KronosForecast(
+            samples=samples,
+            columns=KRONOS_COLUMNS,
+            timestamps=[p.future for p in prepared],
+            constructed_columns=[p.constructed for p in prepared],
+            item_ids=list(item_ids) if item_ids is not None else [],
+        )
+
+    def _tensor(self, arrays: list[np.ndarray]) -> torch.Tensor:
+        return torch.from_numpy(np.stack(arrays)).to(self.device)
+
+    def _prepare(self, df, horizon, future, column_mapping, name) -> _Prepared:
+        frame, ts = prepare_context(df, name=name, min_length=MIN_CONTEXT_BARS, column_mapping=column_mapping)
+        if ts is None:
+            raise KronosInputError(
+                f"`{name}` has no timestamps (no DatetimeIndex and no `timestamps` column). Kronos embeds the "
+                "minute, hour, weekday, day and month of every bar; give the frame a DatetimeIndex."
+            )
+        constructed: tuple[str, ...] = ()
+        if "volume" not in frame:
+            frame["volume"] = 0.0
+            frame["amount"] = 0.0
+            constructed = ("volume", "amount")
+        elif "amount" not in frame:
+            frame["amount"] = frame["volume"] * frame[list(PRICE_COLUMNS)].mean(axis=1)
+            constructed = ("amount",)
+        if constructed:
+            logger.info("%s: constructed %s by the reference's rules", name, constructed)
+        x = frame[list(KRONOS_COLUMNS)].to_numpy(dtype=np.float32)
+        # float32 statistics, population std, as the reference computes them
+        mean, std = x.mean(axis=0), x.std(axis=0)
+        xn = np.clip((x - mean) / (std + STD_EPS), -CLIP, CLIP).astype(np.float32)
+        if future is None:
+            future = infer_future_timestamps(ts, horizon)
+        else:
+            future = pd.DatetimeIndex(future)
+            if len(future) != horizon:
+                raise KronosInputError(
+                    f"`future_timestamps` for `{name}` has {len(future)} entries; `horizon` is {horizon}."
+                )
+            if future.hasnans or not future.is_monotonic_increasing or not future.is_unique:
+                raise KronosInputError(f"`future_timestamps` for `{name}` must be unique, sorted and without NaT.")
+            if future[0] <= ts[-1]:
+                raise KronosInputError(
+                    f"`future_timestamps` for `{name}` starts at {future[0]}, not after the context's last "
+                    f"timestamp {ts[-1]}."
+                )
+        return _Prepared(xn, mean, std, time_features(ts), time_features(future), future, constructed)
+
+
+def _per_series(future, n: int) -> list:
+    if future is None:
+        return [None] * n
+    if isinstance(future, (pd.Index, pd.Series, np.ndarray)) or (
+        len(future) and not isinstance(future[0], (pd.Index, pd.Series, np.ndarray, list, tuple))
+    ):
+        return [pd.DatetimeIndex(future)] * n  # one index shared by every series
+    if len(future) != n:
+        raise KronosInputError(f"`future_timestamps` has {len(future)} indexes for {n} series.")
+    return list(future)
+
+
+def _uniforms(seed: int | None, n_series: int, num_samples: int, horizon: int) -> torch.Tensor:
+    """Uniforms (n_series, S, H, 2): series i uses its own stream, seeded by (seed, i)."""
+    ss = np.random.SeedSequence(seed)
+    out = torch.empty(n_series, num_samples, horizon, 2, dtype=torch.float64)
+    for i, child in enumerate(ss.spawn(n_series)):
+        g = torch.Generator().manual_seed(int(child.generate_state(1, dtype=np.uint64)[0] >> 1))
+        out[i] = torch.rand(num_samples, horizon, 2, generator=g, dtype=torch.float64)
+    return out
+
+
+def _load_shared(kind, name, revision, cache_dir, device, loader):
+    key = (kind, os.path.abspath(name) if os.path.isdir(str(name)) else str(name), revision, device)
+    if key not in _LOADED:
+        _LOADED[key] = loader(name, revision=revision, cache_dir=cache_dir, device=device)
+    return _LOADED[key]

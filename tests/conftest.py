@@ -1,0 +1,27 @@
+"""Shared fixtures: paths to the reference fixtures and small checkpoints made by the project."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+FIXTURES = Path(__file__).parent / "fixtures"
+REFERENCE = FIXTURES / "kronos-reference"
+CONFIGS = ("tiny-learnte", "tiny-fixedte")
+
+
+@pytest.fixture(scope="session")
+def ohlcv_input() -> pd.DataFrame:
+    """400 synthetic 5-minute bars recorded with the reference fixtures."""
+    return pd.read_csv(REFERENCE / "ohlcv_input.csv", parse_dates=["timestamps"])
+
+
+@pytest.fixture(scope="session")
+def tiny_pipeline():
+    """A pipeline on the tiny reference checkpoint (random weights: for mechanics, not forecasts)."""
+    from kronos_plugins import KronosPipeline
+
+    d = REFERENCE / "tiny-learnte"
+    return KronosPipeline.from_pretrained(model=d / "model", tokenizer=d / "tokenizer", max_context=128)
