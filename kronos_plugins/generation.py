@@ -83,7 +83,8 @@ def generate_cached(
     top_k: int = 0,
     top_p: float = 1.0,
     max_batch_rows: int = 512,
-) -> torch.Tensor:
+    return_tokens: bool = False,
+) -> torch.Tensor | tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
     """Sample paths for G series of equal context length with the KV cache.
 
     Parameters
@@ -94,10 +95,12 @@ def generate_cached(
     max_context : the model's window M.
     max_batch_rows : upper bound on rows (series x samples) run together; samples are chunked to respect it.
 
+    return_tokens : also return the generated (coarse, fine) ids, each (G, S, H).
+
     Returns
     -------
     torch.Tensor
-        Normalised bars (G, S, H, d_in).
+        Normalised bars (G, S, H, d_in) (and the token ids if `return_tokens`).
     """
     G, Tc, _ = x.shape
     _, S, H, _ = uniforms.shape
@@ -106,6 +109,7 @@ def generate_cached(
     ctx = tokenizer.encode(x, half=True)  # ((G, Tc), (G, Tc))
     full_stamp = torch.cat([x_stamp, y_stamp], dim=1)  # (G, Tc + H, 5)
     out = x.new_empty(G, S, H, x.shape[-1])
+    tokens = (ctx[0].new_empty(G, S, H), ctx[1].new_empty(G, S, H))
     for a in range(0, S, R):
         r = min(R, S - a)
         u = uniforms[:, a : a + r].reshape(G * r, H, 2)  # rows are series-major
@@ -142,7 +146,8 @@ def generate_cached(
             gen_s1[:, i], gen_s2[:, i] = s1, s2
         z = _decode_windows(tokenizer, ctx, (gen_s1, gen_s2), Tc, M, cached=True)
         out[:, a : a + r] = z.view(G, r, H, -1)
-    return out
+        tokens[0][:, a : a + r], tokens[1][:, a : a + r] = gen_s1.view(G, r, H), gen_s2.view(G, r, H)
+    return (out, tokens) if return_tokens else out
 
 
 @torch.inference_mode()

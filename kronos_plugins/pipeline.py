@@ -307,13 +307,18 @@ def _per_series(future, n: int) -> list:
 
 
 def _uniforms(seed: int | None, n_series: int, num_samples: int, horizon: int) -> torch.Tensor:
-    """Uniforms (n_series, S, H, 2): series i uses its own stream, seeded by (seed, i)."""
-    ss = np.random.SeedSequence(seed)
-    out = torch.empty(n_series, num_samples, horizon, 2, dtype=torch.float64)
-    for i, child in enumerate(ss.spawn(n_series)):
-        g = torch.Generator().manual_seed(int(child.generate_state(1, dtype=np.uint64)[0] >> 1))
-        out[i] = torch.rand(num_samples, horizon, 2, generator=g, dtype=torch.float64)
-    return out
+    """Uniforms (n_series, S, H, 2) driving the draws; path j of series i has its own stream (seed, i, j).
+
+    So the same seed gives the same path whatever the batching, the first k of more samples are the paths of
+    ``num_samples=k``, and a shorter horizon uses the first steps' uniforms of a longer one.
+    """
+    entropy = np.random.SeedSequence(seed).entropy
+    out = np.empty((n_series, num_samples, horizon, 2))
+    for i in range(n_series):
+        for j in range(num_samples):
+            rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(entropy, spawn_key=(i, j))))
+            out[i, j] = rng.random((horizon, 2))
+    return torch.from_numpy(out)
 
 
 def _load_shared(kind, name, revision, cache_dir, device, loader):
