@@ -28,12 +28,13 @@ from .checkpoints import (
     load_model,
     load_tokenizer,
 )
+from .columns import complete_volume_amount
 from .config import SamplingConfig
 from .forecast import KronosForecast
 from .generation import generate_cached
 from .model import Kronos
 from .tokenizer import KronosTokenizer
-from .validation import KRONOS_COLUMNS, PRICE_COLUMNS, KronosInputError, check_positive_int, prepare_context
+from .validation import KRONOS_COLUMNS, KronosInputError, check_positive_int, prepare_context
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +44,9 @@ MIN_CONTEXT_BARS = 8
 CLIP = 5.0
 #: Added to the standard deviation before dividing, as in the reference.
 STD_EPS = 1e-5
+#: Calendar stamp (minute, hour, weekday, day, month) of every bar of a series without timestamps, when the
+#: caller opts in with ``missing_timestamps="constant"``. Day and month are 1-based (0 never occurs in training).
+NO_CALENDAR_STAMP = np.array([0, 0, 0, 1, 1], dtype=np.float32)
 
 # Loaded modules, keyed by (kind, checkpoint, revision, device): pipelines built from the same checkpoint share
 # one copy of the weights (the adapters rely on this).
@@ -58,7 +62,7 @@ class _Prepared:
     std: np.ndarray  # (6,) float32
     x_stamp: np.ndarray  # (Tc, 5) float32
     y_stamp: np.ndarray  # (H, 5) float32
-    future: pd.DatetimeIndex
+    future: pd.Index  # DatetimeIndex, or RangeIndex of positions for a series without timestamps
     constructed: tuple[str, ...]
 
 
@@ -173,6 +177,7 @@ class KronosPipeline:
         future_timestamps: pd.DatetimeIndex | Sequence | None = None,
         column_mapping: dict[str, str] | None = None,
         item_ids: Sequence | None = None,
+        missing_timestamps: str = "raise",
     ) -> KronosForecast:
         """Sample `num_samples` future paths of `horizon` bars for each context series.
 
@@ -199,6 +204,11 @@ class KronosPipeline:
             Kronos column -> your column name, e.g. ``{"close": "Adj Close"}``.
         item_ids : list, optional
             Names of the series in the result (default: positions).
+        missing_timestamps : {"raise", "constant"}, default="raise"
+            What to do with a frame without timestamps (e.g. a RangeIndex). ``"raise"``: a `KronosInputError`.
+            ``"constant"``: every bar gets the fixed stamp `NO_CALENDAR_STAMP` (minute 0, hour 0, Monday, day 1,
+            month 1: no calendar information, never a guessed date) and the forecast's ``timestamps`` are the
+            integer positions after the context (a RangeIndex).
 
         Returns
         -------
@@ -206,6 +216,8 @@ class KronosPipeline:
             ``samples`` shaped (n_series, num_samples, horizon, 6), float64, in the input's units, on the CPU.
         """
         SamplingConfig(num_samples=num_samples, temperature=temperature, top_k=top_k, top_p=top_p)
+        if missing_timestamps not in ("raise", "constant"):
+            raise KronosInputError(f"`missing_timestamps` must be 'raise' or 'constant', got {missing_timestamps!r}.")
         horizon = check_positive_int(horizon, "horizon")
         frames = [context] if isinstance(context, pd.DataFrame) else list(context)
         if not frames:
@@ -214,7 +226,8 @@ class KronosPipeline:
         if item_ids is not None and len(item_ids) != len(frames):
             raise KronosInputError(f"`item_ids` has {len(item_ids)} entries for {len(frames)} series.")
         prepared = [
-            self._prepare(df, horizon, futures[i], column_mapping, name=f"context[{i}]" if len(frames) > 1 else "context")
+            self._prepare(df, horizon, futures[i], column_mapping, f"context[{i}]" if len(frames) > 1 else "context",
+                          missing_timestamps)
             for i, df in enumerate(frames)
         ]
         uniforms = _uniforms(seed, len(prepared), num_samples, horizon)  # (N, S, H, 2)
@@ -255,27 +268,29 @@ class KronosPipeline:
     def _tensor(self, arrays: list[np.ndarray]) -> torch.Tensor:
         return torch.from_numpy(np.stack(arrays)).to(self.device)
 
-    def _prepare(self, df, horizon, future, column_mapping, name) -> _Prepared:
+    def _prepare(self, df, horizon, future, column_mapping, name, missing_timestamps="raise") -> _Prepared:
         frame, ts = prepare_context(df, name=name, min_length=MIN_CONTEXT_BARS, column_mapping=column_mapping)
-        if ts is None:
+        if ts is None and missing_timestamps != "constant":
             raise KronosInputError(
                 f"`{name}` has no timestamps (no DatetimeIndex and no `timestamps` column). Kronos embeds the "
-                "minute, hour, weekday, day and month of every bar; give the frame a DatetimeIndex."
+                "minute, hour, weekday, day and month of every bar; give the frame a DatetimeIndex, or pass "
+                "`missing_timestamps='constant'` to use one fixed calendar stamp for every bar."
             )
-        constructed: tuple[str, ...] = ()
-        if "volume" not in frame:
-            frame["volume"] = 0.0
-            frame["amount"] = 0.0
-            constructed = ("volume", "amount")
-        elif "amount" not in frame:
-            frame["amount"] = frame["volume"] * frame[list(PRICE_COLUMNS)].mean(axis=1)
-            constructed = ("amount",)
+        frame, constructed = complete_volume_amount(frame)
         if constructed:
             logger.info("%s: constructed %s by the reference's rules", name, constructed)
         x = frame[list(KRONOS_COLUMNS)].to_numpy(dtype=np.float32)
         # float32 statistics, population std, as the reference computes them
         mean, std = x.mean(axis=0), x.std(axis=0)
         xn = np.clip((x - mean) / (std + STD_EPS), -CLIP, CLIP).astype(np.float32)
+        if ts is None:
+            # No calendar: every bar (context and future) gets the same stamp; forecast "timestamps" are the
+            # integer positions after the context.
+            if future is not None:
+                raise KronosInputError(f"`future_timestamps` given for `{name}`, whose context has no timestamps.")
+            positions = pd.RangeIndex(len(frame), len(frame) + horizon)
+            return _Prepared(xn, mean, std, np.tile(NO_CALENDAR_STAMP, (len(frame), 1)),
+                             np.tile(NO_CALENDAR_STAMP, (horizon, 1)), positions, constructed)
         if future is None:
             future = infer_future_timestamps(ts, horizon)
         else:

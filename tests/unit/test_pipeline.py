@@ -158,3 +158,25 @@ def test_when_input_is_invalid_then_forecast_raises_a_clear_error(tiny_pipeline,
     if "context" in kwargs and isinstance(kwargs["context"], pd.DataFrame):
         with pytest.raises(KronosInputError):
             tiny_pipeline.forecast(**args)
+
+
+def test_series_without_timestamps_raise_unless_constant_calendar_is_asked_for(tiny_pipeline, ohlcv_input):
+    ctx = _frame(ohlcv_input, 0, 40).reset_index(drop=True)
+    with pytest.raises(KronosInputError, match="missing_timestamps='constant'"):
+        tiny_pipeline.forecast(ctx, horizon=3, num_samples=2)
+    fc = tiny_pipeline.forecast(ctx, horizon=3, num_samples=2, seed=0, missing_timestamps="constant")
+    assert list(fc.timestamps[0]) == [40, 41, 42]
+    # the constant stamp really replaces the calendar: same bars with real timestamps forecast differently
+    dated = tiny_pipeline.forecast(_frame(ohlcv_input, 0, 40), horizon=3, num_samples=2, seed=0)
+    assert not np.allclose(fc.samples, dated.samples)
+
+
+def test_frame_from_close_builds_consistent_bars():
+    from kronos_plugins.columns import frame_from_close
+
+    close = pd.Series([10.0, 11.0, 10.5], index=pd.date_range("2024-01-01", periods=3))
+    f = frame_from_close(close)
+    assert f["open"].tolist() == [10.0, 10.0, 11.0]
+    assert f["high"].tolist() == [10.0, 11.0, 11.0]
+    assert f["low"].tolist() == [10.0, 10.0, 10.5]
+    assert f["close"].tolist() == [10.0, 11.0, 10.5]

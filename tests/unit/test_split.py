@@ -1,0 +1,171 @@
+"""Tests for the fixed data split: its rules, read from ``split.json`` alone (no market data needed).
+
+The rules: held-out assets (and their instruments) never appear in pretrain or validation; every held-out
+period starts after every pretrain and validation period ends, globally; each asset's validation period
+follows its pretrain period; every asset of the split is in the dataset catalogue. ``Split.slice`` is
+exercised on synthetic frames.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from kronos_plugins.datasets import HeldoutPeriod, Period, list_asset_ids, load_split
+from kronos_plugins.datasets._sources import SOURCES, split_asset_id
+
+
+@pytest.fixture(scope="module")
+def split():
+    return load_split()
+
+
+def _freq(asset_id: str) -> str:
+    source, symbol = split_asset_id(asset_id)
+    return SOURCES[source].series[symbol].freq
+
+
+def _train_periods(split) -> list[Period]:
+    return [*split.pretrain.values(), *split.validation.values()]
+
+
+def test_when_split_is_loaded_then_every_part_is_populated(split):
+    assert split.version >= 1
+    assert len(split.pretrain) >= 10
+    assert len(split.heldout) >= 5
+    assert all(isinstance(p, HeldoutPeriod) for p in split.heldout.values())
+    for part in (split.pretrain, split.validation, split.heldout):
+        for asset_id, period in part.items():
+            assert period.start <= period.end, asset_id
+
+
+def test_validation_has_the_pretrain_assets_and_comes_after_their_pretrain_period(split):
+    assert list(split.validation) == list(split.pretrain)
+    for asset_id, pre in split.pretrain.items():
+        assert split.validation[asset_id].start > pre.end, asset_id
+
+
+def test_heldout_assets_are_disjoint_from_pretrain_and_validation(split):
+    trained = set(split.pretrain) | set(split.validation)
+    assert not trained & set(split.heldout)
+
+
+def test_heldout_instruments_are_disjoint_from_trained_instruments(split):
+    every = [*split.pretrain, *split.heldout]
+    assert set(every) <= set(split.instruments), "every split asset needs an `instruments` entry"
+    trained = {split.instruments[a].casefold() for a in split.pretrain}
+    for asset_id in split.heldout:
+        assert split.instruments[asset_id].casefold() not in trained, asset_id
+
+
+def test_heldout_periods_start_after_every_training_period_ends_globally(split):
+    last_trained = max(p.end for p in _train_periods(split))
+    assert split.cutoff == last_trained
+    for asset_id, period in split.heldout.items():
+        assert period.start > last_trained, asset_id
+        assert period.context_start <= period.start, asset_id
+
+
+def test_every_split_asset_is_in_the_catalogue(split):
+    known = set(list_asset_ids())
+    missing = {*split.pretrain, *split.heldout, *split.excluded} - known
+    assert not missing
+
+
+def test_excluded_assets_are_in_no_part(split):
+    assert not set(split.excluded) & ({*split.pretrain, *split.heldout})
+
+
+def test_heldout_has_intraday_and_several_daily_series(split):
+    freqs = [_freq(a) for a in split.heldout]
+    assert any(f in ("1min", "1h") for f in freqs)
+    assert freqs.count("1d") >= 5
+
+
+def test_split_file_is_plain_json_with_iso_dates(split):
+    from importlib import resources
+
+    raw = json.loads(resources.files("kronos_plugins.datasets").joinpath("split.json").read_text("utf-8"))
+    assert raw["version"] == split.version
+    for part in ("pretrain", "validation", "heldout"):
+        for entry in raw[part].values():
+            for value in entry.values():
+                assert pd.Timestamp(value).strftime("%Y-%m-%d") == value
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Split.slice and load_split(path) on synthetic data
+
+
+def _frame(start: str, periods: int, freq: str) -> pd.DataFrame:
+    index = pd.date_range(start, periods=periods, freq=freq, name="timestamps")
+    close = 100.0 + np.arange(periods, dtype=float)
+    return pd.DataFrame(
+        {"open": close, "high": close + 1, "low": close - 1, "close": close, "volume": 1.0, "amount": close},
+        index=index,
+    )
+
+
+@pytest.fixture()
+def toy_split(tmp_path):
+    doc = {
+        "name": "toy",
+        "version": 7,
+        "cutoff": "2020-01-10",
+        "pretrain": {"a/X": {"start": "2020-01-02", "end": "2020-01-05"}},
+        "validation": {"a/X": {"start": "2020-01-06", "end": "2020-01-10"}},
+        "heldout": {"a/Y_1h": {"context_start": "2020-01-09", "start": "2020-01-11", "end": "2020-01-11"}},
+        "instruments": {"a/X": "X", "a/Y_1h": "Y"},
+    }
+    path = tmp_path / "split.json"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    return load_split(path)
+
+
+def test_when_context_is_requested_then_it_stops_at_the_parts_floor(toy_split):
+    daily = _frame("2020-01-01", 15, "D")  # 2020-01-01 .. 2020-01-15
+    pre = toy_split.slice("a/X", "pretrain", context_bars=10, data=daily)
+    assert (pre.index[0], pre.index[-1], pre.attrs["context_rows"]) == (
+        pd.Timestamp("2020-01-02"), pd.Timestamp("2020-01-05"), 0
+    )
+    val = toy_split.slice("a/X", "validation", context_bars=2, data=daily)
+    assert val.attrs["context_rows"] == 2
+    assert val.index[0] == pd.Timestamp("2020-01-04")
+    assert val.iloc[2:].index[0] == pd.Timestamp("2020-01-06")
+    val_all = toy_split.slice("a/X", "validation", context_bars=100, data=daily)
+    assert val_all.index[0] == pd.Timestamp("2020-01-02")  # not before the pretrain start
+    assert val_all.attrs["split_part"] == "validation" and val_all.attrs["split_version"] == 7
+
+
+def test_when_bars_are_intraday_then_the_end_day_is_included_whole(toy_split):
+    hourly = _frame("2020-01-08 00:00", 24 * 5, "h")  # 2020-01-08 .. 2020-01-12 23:00
+    held = toy_split.slice("a/Y_1h", "heldout", context_bars=10_000, data=hourly)
+    ctx = held.attrs["context_rows"]
+    assert held.index[0] == pd.Timestamp("2020-01-09 00:00")
+    assert held.index[ctx] == pd.Timestamp("2020-01-11 00:00")
+    assert held.index[-1] == pd.Timestamp("2020-01-11 23:00")
+    assert len(held) - ctx == 24
+
+
+@pytest.mark.parametrize(
+    ("asset_id", "part", "kwargs", "error", "match"),
+    [
+        ("a/X", "test", {}, ValueError, "`part` must be one of"),
+        ("a/X", "heldout", {}, KeyError, r"not in the 'heldout' part; it is in \['pretrain', 'validation'\]"),
+        ("a/Z", "pretrain", {}, KeyError, "it is in no part of the split"),
+        ("a/X", "pretrain", {"context_bars": -1}, ValueError, "`context_bars` must be an integer >= 0"),
+        ("a/X", "pretrain", {"context_bars": 1.5}, ValueError, "`context_bars` must be an integer >= 0"),
+    ],
+)
+def test_when_slice_arguments_are_invalid_then_it_raises(toy_split, asset_id, part, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        toy_split.slice(asset_id, part, data=_frame("2020-01-01", 15, "D"), **kwargs)
+
+
+def test_when_no_bar_falls_in_the_period_then_slice_raises(toy_split):
+    match = r"no bar of 'a/X' falls in its pretrain period 2020-01-02\.\.2020-01-05"
+    with pytest.raises(ValueError, match=match):
+        toy_split.slice("a/X", "pretrain", data=_frame("2021-01-01", 5, "D"))
