@@ -178,6 +178,7 @@ class KronosPipeline:
         column_mapping: dict[str, str] | None = None,
         item_ids: Sequence | None = None,
         missing_timestamps: str = "raise",
+        lookback: int | None = None,
     ) -> KronosForecast:
         """Sample `num_samples` future paths of `horizon` bars for each context series.
 
@@ -209,6 +210,12 @@ class KronosPipeline:
             ``"constant"``: every bar gets the fixed stamp `NO_CALENDAR_STAMP` (minute 0, hour 0, Monday, day 1,
             month 1: no calendar information, never a guessed date) and the forecast's ``timestamps`` are the
             integer positions after the context (a RangeIndex).
+        lookback : int, optional
+            Use only the last `lookback` bars of each context (for normalisation, tokenisation and the model).
+            None (default) uses the whole context, as the reference does; the model still sees at most
+            `max_context` tokens, but normalisation statistics and the tokenizer's causal encoder see everything.
+            With long histories (e.g. rolling backtests) ``lookback=max_context`` is faster and keeps every
+            window's statistics local.
 
         Returns
         -------
@@ -219,7 +226,11 @@ class KronosPipeline:
         if missing_timestamps not in ("raise", "constant"):
             raise KronosInputError(f"`missing_timestamps` must be 'raise' or 'constant', got {missing_timestamps!r}.")
         horizon = check_positive_int(horizon, "horizon")
+        if lookback is not None:
+            lookback = check_positive_int(lookback, "lookback", minimum=MIN_CONTEXT_BARS)
         frames = [context] if isinstance(context, pd.DataFrame) else list(context)
+        if lookback is not None:
+            frames = [f.iloc[-lookback:] if isinstance(f, pd.DataFrame) else f for f in frames]
         if not frames:
             raise KronosInputError("`context` is an empty list; pass at least one DataFrame.")
         futures = _per_series(future_timestamps, len(frames))

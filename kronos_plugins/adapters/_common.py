@@ -39,6 +39,8 @@ class KronosSettings:
         Sampling settings (see `SamplingConfig`); `seed=None` draws fresh entropy per call.
     column_mapping : dict, optional
         Kronos column -> host column/component name, e.g. ``{"close": "Close"}``.
+    lookback : int, optional
+        Use only the last `lookback` bars of each context (None: the whole history, as the reference does).
     """
 
     model: str | os.PathLike | None = None
@@ -51,6 +53,7 @@ class KronosSettings:
     top_p: float = 1.0
     seed: int | None = None
     column_mapping: dict[str, str] | None = field(default=None)
+    lookback: int | None = None
 
     def __post_init__(self) -> None:
         SamplingConfig(num_samples=self.num_samples, temperature=self.temperature, top_k=self.top_k,
@@ -77,4 +80,5 @@ class KronosSettings:
             top_p=self.top_p,
             seed=self.seed,
             column_mapping=self.column_mapping,
+            lookback=self.lookback,
         )

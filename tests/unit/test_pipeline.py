@@ -180,3 +180,14 @@ def test_frame_from_close_builds_consistent_bars():
     assert f["high"].tolist() == [10.0, 11.0, 11.0]
     assert f["low"].tolist() == [10.0, 10.0, 10.5]
     assert f["close"].tolist() == [10.0, 11.0, 10.5]
+
+
+def test_lookback_uses_only_the_last_bars(tiny_pipeline, ohlcv_input):
+    full = _frame(ohlcv_input, 0, 120)
+    a = tiny_pipeline.forecast(full, horizon=3, num_samples=2, seed=0, lookback=50)
+    b = tiny_pipeline.forecast(full.iloc[-50:], horizon=3, num_samples=2, seed=0)
+    c = tiny_pipeline.forecast(full, horizon=3, num_samples=2, seed=0)
+    np.testing.assert_array_equal(a.samples, b.samples)
+    assert not np.allclose(a.samples, c.samples)
+    with pytest.raises(KronosInputError, match="`lookback`"):
+        tiny_pipeline.forecast(full, horizon=3, lookback=4)
