@@ -47,8 +47,9 @@ class CheckpointError(ValueError):
     """A checkpoint is missing, of the wrong kind, or does not match its config."""
 
 
-def resolve_checkpoint(name_or_path: str | os.PathLike, revision: str | None = None,
-                       cache_dir: str | os.PathLike | None = None) -> Path:
+def resolve_checkpoint(
+    name_or_path: str | os.PathLike, revision: str | None = None, cache_dir: str | os.PathLike | None = None
+) -> Path:
     """Return a local directory holding ``config.json`` and ``model.safetensors``.
 
     A local directory is used as is; any other string is treated as a Hugging Face Hub repository id and
@@ -60,7 +61,9 @@ def resolve_checkpoint(name_or_path: str | os.PathLike, revision: str | None = N
         return path
     name = str(name_or_path)
     if path.exists():
-        raise CheckpointError(f"checkpoint `{name}` is a file; pass the directory holding {CONFIG_NAME} and {WEIGHTS_NAME}.")
+        raise CheckpointError(
+            f"checkpoint `{name}` is a file; pass the directory holding {CONFIG_NAME} and {WEIGHTS_NAME}."
+        )
     if name.count("/") != 1 or name.startswith((".", "/", "~")):
         raise CheckpointError(
             f"unknown checkpoint `{name}`: not a local directory and not a hub id of the form 'owner/name' "
@@ -83,7 +86,9 @@ def resolve_checkpoint(name_or_path: str | os.PathLike, revision: str | None = N
 
 def _check_files(path: Path, name: str) -> None:
     if not (path / CONFIG_NAME).is_file():
-        raise CheckpointError(f"checkpoint `{name}` has no {CONFIG_NAME} (found: {sorted(p.name for p in path.iterdir())}).")
+        raise CheckpointError(
+            f"checkpoint `{name}` has no {CONFIG_NAME} (found: {sorted(p.name for p in path.iterdir())})."
+        )
     if not (path / WEIGHTS_NAME).is_file():
         pickles = [p.name for p in path.iterdir() if p.suffix in (".bin", ".pt", ".pth", ".ckpt")]
         hint = f" It has {pickles}: only safetensors are loaded (no pickle)." if pickles else ""
@@ -98,21 +103,31 @@ def _read_config(path: Path) -> dict:
 def load_state_dict_checked(module: nn.Module, state: dict[str, torch.Tensor], name: str) -> None:
     """Load `state` into `module`, with a clear error naming missing, unexpected or mis-shaped keys."""
     expected = module.state_dict()
-    state = {k: v for k, v in state.items() if not (k not in expected and k.endswith(_OPTIONAL_BUFFER_SUFFIXES))}
+    state = {
+        k: v for k, v in state.items() if not (k not in expected and k.endswith(_OPTIONAL_BUFFER_SUFFIXES))
+    }
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))
-    shapes = [f"{k}: checkpoint {tuple(state[k].shape)} vs model {tuple(expected[k].shape)}"
-              for k in sorted(set(state) & set(expected)) if state[k].shape != expected[k].shape]
+    shapes = [
+        f"{k}: checkpoint {tuple(state[k].shape)} vs model {tuple(expected[k].shape)}"
+        for k in sorted(set(state) & set(expected))
+        if state[k].shape != expected[k].shape
+    ]
     if missing or unexpected or shapes:
         parts = []
         if missing:
-            parts.append(f"missing keys ({len(missing)}): {missing[:10]}{' ...' if len(missing) > 10 else ''}")
+            parts.append(
+                f"missing keys ({len(missing)}): {missing[:10]}{' ...' if len(missing) > 10 else ''}"
+            )
         if unexpected:
-            parts.append(f"unexpected keys ({len(unexpected)}): {unexpected[:10]}{' ...' if len(unexpected) > 10 else ''}")
+            parts.append(
+                f"unexpected keys ({len(unexpected)}): {unexpected[:10]}{' ...' if len(unexpected) > 10 else ''}"
+            )
         if shapes:
             parts.append(f"shape mismatches ({len(shapes)}): {shapes[:5]}")
         raise CheckpointError(
-            f"checkpoint `{name}` does not fit {type(module).__name__} built from its config.json: " + "; ".join(parts)
+            f"checkpoint `{name}` does not fit {type(module).__name__} built from its config.json: "
+            + "; ".join(parts)
         )
     module.load_state_dict(state, strict=True)
 
@@ -122,7 +137,9 @@ def load_tokenizer(name_or_path, revision=None, cache_dir=None, device=None) -> 
     path = resolve_checkpoint(name_or_path, revision, cache_dir)
     raw = _read_config(path)
     if "n_layers" in raw and "n_enc_layers" not in raw:
-        raise CheckpointError(f"`{name_or_path}` is a Kronos model checkpoint, not a tokenizer (its config has `n_layers`).")
+        raise CheckpointError(
+            f"`{name_or_path}` is a Kronos model checkpoint, not a tokenizer (its config has `n_layers`)."
+        )
     try:
         config = KronosTokenizerConfig.from_dict(raw)
     except (TypeError, ValueError) as e:
@@ -137,7 +154,9 @@ def load_model(name_or_path, revision=None, cache_dir=None, device=None) -> Kron
     path = resolve_checkpoint(name_or_path, revision, cache_dir)
     raw = _read_config(path)
     if "n_enc_layers" in raw:
-        raise CheckpointError(f"`{name_or_path}` is a Kronos tokenizer checkpoint, not a model (its config has `n_enc_layers`).")
+        raise CheckpointError(
+            f"`{name_or_path}` is a Kronos tokenizer checkpoint, not a model (its config has `n_enc_layers`)."
+        )
     try:
         config = KronosConfig.from_dict(raw)
     except (TypeError, ValueError) as e:

@@ -39,8 +39,15 @@ def frame_from_close(close: pd.Series, name: str = "series") -> pd.DataFrame:
     o = c.shift(1)
     if len(c):
         o.iloc[0] = c.iloc[0]
-    return pd.DataFrame({"open": o, "high": pd.concat([o, c], axis=1).max(axis=1),
-                         "low": pd.concat([o, c], axis=1).min(axis=1), "close": c}, index=close.index)
+    return pd.DataFrame(
+        {
+            "open": o,
+            "high": pd.concat([o, c], axis=1).max(axis=1),
+            "low": pd.concat([o, c], axis=1).min(axis=1),
+            "close": c,
+        },
+        index=close.index,
+    )
 
 
 __all__ = ["KRONOS_COLUMNS", "complete_volume_amount", "frame_from_close"]

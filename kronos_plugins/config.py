@@ -108,7 +108,11 @@ class SamplingConfig:
     top_p: float = 1.0  # in (0, 1]; 1 disables nucleus filtering
 
     def __post_init__(self) -> None:
-        if isinstance(self.num_samples, bool) or not isinstance(self.num_samples, int) or self.num_samples < 1:
+        if (
+            isinstance(self.num_samples, bool)
+            or not isinstance(self.num_samples, int)
+            or self.num_samples < 1
+        ):
             raise ValueError(f"`num_samples` must be an integer >= 1, got {self.num_samples!r}.")
         t = self.temperature
         if isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t) or t <= 0:

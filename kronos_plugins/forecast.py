@@ -74,10 +74,14 @@ class KronosForecast:
         qs = np.asarray(q, dtype=float)
         if np.any((qs < 0) | (qs > 1)) or np.any(np.isnan(qs)):
             raise ValueError(f"quantile levels must lie in [0, 1], got {q!r}")
-        out = np.quantile(self.samples, qs, axis=1)  # (len(q), n_series, horizon, n_columns) or without first axis
+        out = np.quantile(
+            self.samples, qs, axis=1
+        )  # (len(q), n_series, horizon, n_columns) or without first axis
         return out if qs.ndim == 0 else np.moveaxis(out, 0, 1)
 
-    def to_dataframe(self, quantiles: Sequence[float] = (0.1, 0.5, 0.9), samples: bool = False) -> pd.DataFrame:
+    def to_dataframe(
+        self, quantiles: Sequence[float] = (0.1, 0.5, 0.9), samples: bool = False
+    ) -> pd.DataFrame:
         """Tidy export.
 
         With ``samples=False`` (default): one row per (item_id, timestamp, column) with ``mean`` and one column

@@ -39,7 +39,7 @@ def _rows(t: torch.Tensor, r: int) -> torch.Tensor:
     return t.repeat_interleave(r, dim=0)
 
 
-def _decode_windows(tokenizer: KronosTokenizer, ctx, gen, Tc: int, M: int, cached: bool) -> torch.Tensor:
+def decode_windows(tokenizer: KronosTokenizer, ctx, gen, Tc: int, M: int, cached: bool) -> torch.Tensor:
     """Decode generated tokens gen (B, H) to bars (B, H, d_in), each from a window of at most M tokens.
 
     ctx: (coarse, fine) context ids (G, Tc); gen: (coarse, fine) generated ids (B, H), B = G * R.
@@ -62,7 +62,7 @@ def _decode_windows(tokenizer: KronosTokenizer, ctx, gen, Tc: int, M: int, cache
         else:
             s1 = torch.cat([_rows(ctx[0][:, ws:], R), gen_s1[:, :g1]], dim=1) if ws < Tc else gen_s1[:, g0:g1]
             s2 = torch.cat([_rows(ctx[1][:, ws:], R), gen_s2[:, :g1]], dim=1) if ws < Tc else gen_s2[:, g0:g1]
-            z = tokenizer.decode((s1, s2))[:, -(g1 - g0):]
+            z = tokenizer.decode((s1, s2))[:, -(g1 - g0) :]
         if out is None:
             out = z.new_empty(B, H, z.shape[-1])
         out[:, g0:g1] = z
@@ -73,8 +73,8 @@ def _decode_windows(tokenizer: KronosTokenizer, ctx, gen, Tc: int, M: int, cache
 @torch.inference_mode()
 def generate_cached(
     model: Kronos,
-    tokenizer: KronosTokenizer,
-    x: torch.Tensor,
+    tokenizer: KronosTokenizer | None,
+    x: torch.Tensor | None,
     x_stamp: torch.Tensor,
     y_stamp: torch.Tensor,
     uniforms: torch.Tensor,
@@ -84,6 +84,7 @@ def generate_cached(
     top_p: float = 1.0,
     max_batch_rows: int = 512,
     return_tokens: bool = False,
+    ctx_ids: tuple[torch.Tensor, torch.Tensor] | None = None,
 ) -> torch.Tensor | tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
     """Sample paths for G series of equal context length with the KV cache.
 
@@ -96,19 +97,21 @@ def generate_cached(
     max_batch_rows : upper bound on rows (series x samples) run together; samples are chunked to respect it.
 
     return_tokens : also return the generated (coarse, fine) ids, each (G, S, H).
+    ctx_ids : the context's (coarse, fine) ids (G, Tc), if already encoded (then `x` is not needed).
+        With ``tokenizer=None`` only the token ids are returned (no decoding).
 
     Returns
     -------
     torch.Tensor
         Normalised bars (G, S, H, d_in) (and the token ids if `return_tokens`).
     """
-    G, Tc, _ = x.shape
+    ctx = ctx_ids if ctx_ids is not None else tokenizer.encode(x, half=True)  # ((G, Tc), (G, Tc))
+    G, Tc = ctx[0].shape
     _, S, H, _ = uniforms.shape
     M = max_context
     R = max(1, min(S, max_batch_rows // G))  # samples per series in one chunk
-    ctx = tokenizer.encode(x, half=True)  # ((G, Tc), (G, Tc))
     full_stamp = torch.cat([x_stamp, y_stamp], dim=1)  # (G, Tc + H, 5)
-    out = x.new_empty(G, S, H, x.shape[-1])
+    out = None if tokenizer is None else x_stamp.new_empty(G, S, H, tokenizer.config.d_in)
     tokens = (ctx[0].new_empty(G, S, H), ctx[1].new_empty(G, S, H))
     for a in range(0, S, R):
         r = min(R, S - a)
@@ -125,16 +128,22 @@ def generate_cached(
                 # (Re)build the window: prefix = context part (per series), then generated part (per row).
                 cache.reset()
                 if ws < Tc:
-                    logits, hidden = model.decode_s1(ctx[0][:, ws:], ctx[1][:, ws:], full_stamp[:, ws:Tc], cache=cache)
+                    logits, hidden = model.decode_s1(
+                        ctx[0][:, ws:], ctx[1][:, ws:], full_stamp[:, ws:Tc], cache=cache
+                    )
                     cache.expand(r, max_new=H, n_groups=G)
                     if i == 0:
                         logits, hidden = _rows(logits[:, -1:], r), _rows(hidden[:, -1:], r)
                     else:
-                        logits, hidden = model.decode_s1(gen_s1[:, :i], gen_s2[:, :i], row_stamp[:, Tc:p], cache=cache)
+                        logits, hidden = model.decode_s1(
+                            gen_s1[:, :i], gen_s2[:, :i], row_stamp[:, Tc:p], cache=cache
+                        )
                 else:
                     cache.expand(r, max_new=H, n_groups=G)
                     g0 = ws - Tc
-                    logits, hidden = model.decode_s1(gen_s1[:, g0:i], gen_s2[:, g0:i], row_stamp[:, ws:p], cache=cache)
+                    logits, hidden = model.decode_s1(
+                        gen_s1[:, g0:i], gen_s2[:, g0:i], row_stamp[:, ws:p], cache=cache
+                    )
                 prev_ws = ws
             else:
                 logits, hidden = model.decode_s1(
@@ -144,9 +153,12 @@ def generate_cached(
             s2_logits = model.decode_s2(hidden[:, -1:], s1[:, None], cache=cache)[:, -1]
             s2 = sample_tokens(s2_logits, u[:, i, 1], temperature, top_k, top_p)
             gen_s1[:, i], gen_s2[:, i] = s1, s2
-        z = _decode_windows(tokenizer, ctx, (gen_s1, gen_s2), Tc, M, cached=True)
-        out[:, a : a + r] = z.view(G, r, H, -1)
+        if tokenizer is not None:
+            z = decode_windows(tokenizer, ctx, (gen_s1, gen_s2), Tc, M, cached=True)
+            out[:, a : a + r] = z.view(G, r, H, -1)
         tokens[0][:, a : a + r], tokens[1][:, a : a + r] = gen_s1.view(G, r, H), gen_s2.view(G, r, H)
+    if tokenizer is None:
+        return tokens
     return (out, tokens) if return_tokens else out
 
 
@@ -187,5 +199,5 @@ def generate_reference(
         s2 = sample_tokens(s2_logits, u[:, i, 1], temperature, top_k, top_p)
         seq_s1[:, p], seq_s2[:, p] = s1, s2
     ctx = (ctx_rows[0][::S], ctx_rows[1][::S])
-    z = _decode_windows(tokenizer, ctx, (seq_s1[:, Tc:], seq_s2[:, Tc:]), Tc, M, cached=False)
+    z = decode_windows(tokenizer, ctx, (seq_s1[:, Tc:], seq_s2[:, Tc:]), Tc, M, cached=False)
     return z.view(G, S, H, -1)

@@ -18,7 +18,14 @@ from torch import nn
 
 from .config import KronosConfig
 from .kv_cache import KVCache
-from .modules import RMSNorm, RotaryEmbedding, TransformerBlock, attend_prefix_suffix, run_blocks, write_suffix
+from .modules import (
+    RMSNorm,
+    RotaryEmbedding,
+    TransformerBlock,
+    attend_prefix_suffix,
+    run_blocks,
+    write_suffix,
+)
 
 N_TIME_FEATURES = 5  # minute, hour, weekday, day, month
 
@@ -86,7 +93,9 @@ class MultiHeadCrossAttentionWithRoPE(nn.Module):
     query spans the sequence: rotary positions are applied and the attention is causal.
     """
 
-    def __init__(self, d_model: int, n_heads: int = 4, attn_dropout_p: float = 0.0, resid_dropout_p: float = 0.0):
+    def __init__(
+        self, d_model: int, n_heads: int = 4, attn_dropout_p: float = 0.0, resid_dropout_p: float = 0.0
+    ):
         super().__init__()
         self.d_model, self.n_heads, self.head_dim = d_model, n_heads, d_model // n_heads
         self.q_proj = nn.Linear(d_model, d_model)
@@ -106,14 +115,22 @@ class MultiHeadCrossAttentionWithRoPE(nn.Module):
 
     def forward(self, query, key, value, key_padding_mask=None, causal: bool | None = None):
         B, Tq, _ = query.shape
-        q, k, v = self._heads(self.q_proj(query)), self._heads(self.k_proj(key)), self._heads(self.v_proj(value))
+        q, k, v = (
+            self._heads(self.q_proj(query)),
+            self._heads(self.k_proj(key)),
+            self._heads(self.v_proj(value)),
+        )
         cos, sin = self.rotary.cos_sin(torch.arange(Tq, device=q.device), q.dtype)
         q, k = self.rotary.rotate(q, cos, sin), self.rotary.rotate(k, cos, sin)
         attn_mask = None
         if key_padding_mask is not None:
             attn_mask = key_padding_mask[:, None, None, :].expand(-1, self.n_heads, Tq, -1)
         out = F.scaled_dot_product_attention(
-            q, k, v, attn_mask=attn_mask, dropout_p=self.attn_dropout_p if self.training else 0.0,
+            q,
+            k,
+            v,
+            attn_mask=attn_mask,
+            dropout_p=self.attn_dropout_p if self.training else 0.0,
             is_causal=self.training if causal is None else causal,
         )
         return self.resid_dropout(self.out_proj(out.transpose(1, 2).contiguous().view(B, Tq, self.d_model)))
@@ -123,7 +140,11 @@ class MultiHeadCrossAttentionWithRoPE(nn.Module):
         B = query.shape[0]
         q = self._heads(self.q_proj(query))  # (B, H, 1, D)
         lc = cache.layers[layer]
-        sk = lc.suffix_k[:, :, : cache.suffix_len] if lc.suffix_k is not None else q.new_zeros(B, self.n_heads, 0, self.head_dim)
+        sk = (
+            lc.suffix_k[:, :, : cache.suffix_len]
+            if lc.suffix_k is not None
+            else q.new_zeros(B, self.n_heads, 0, self.head_dim)
+        )
         sv = lc.suffix_v[:, :, : cache.suffix_len] if lc.suffix_v is not None else sk
         out = attend_prefix_suffix(q, lc.prefix_k, lc.prefix_v, sk, sv, causal_start=None)
         return self.out_proj(out.transpose(1, 2).contiguous().view(B, 1, self.d_model))
@@ -132,7 +153,9 @@ class MultiHeadCrossAttentionWithRoPE(nn.Module):
 class DependencyAwareLayer(nn.Module):
     """Conditions the fine-token prediction on the chosen coarse token: RMSNorm(hidden + cross_attn)."""
 
-    def __init__(self, d_model: int, n_heads: int = 4, attn_dropout_p: float = 0.0, resid_dropout_p: float = 0.0):
+    def __init__(
+        self, d_model: int, n_heads: int = 4, attn_dropout_p: float = 0.0, resid_dropout_p: float = 0.0
+    ):
         super().__init__()
         self.cross_attn = MultiHeadCrossAttentionWithRoPE(d_model, n_heads, attn_dropout_p, resid_dropout_p)
         self.norm = RMSNorm(d_model)
@@ -188,7 +211,9 @@ class Kronos(nn.Module):
         self.time_emb = TemporalEmbedding(c.d_model, c.learn_te)
         self.transformer = nn.ModuleList(
             [
-                TransformerBlock(c.d_model, c.n_heads, c.ff_dim, c.ffn_dropout_p, c.attn_dropout_p, c.resid_dropout_p)
+                TransformerBlock(
+                    c.d_model, c.n_heads, c.ff_dim, c.ffn_dropout_p, c.attn_dropout_p, c.resid_dropout_p
+                )
                 for _ in range(c.n_layers)
             ]
         )
@@ -247,8 +272,16 @@ class Kronos(nn.Module):
         attn = self.dep_layer.cross_attn.forward_cached(sibling, cache, self.config.n_layers)
         return self.head.cond_forward(self.dep_layer.norm(context + attn))
 
-    def forward(self, s1_ids, s2_ids, stamp=None, padding_mask=None, use_teacher_forcing=False, s1_targets=None,
-                generator: torch.Generator | None = None):
+    def forward(
+        self,
+        s1_ids,
+        s2_ids,
+        stamp=None,
+        padding_mask=None,
+        use_teacher_forcing=False,
+        s1_targets=None,
+        generator: torch.Generator | None = None,
+    ):
         """Training pass: (s1_logits, s2_logits), both (B, T, vocab).
 
         The fine head is conditioned on `s1_targets` with teacher forcing, else on coarse ids sampled from the

@@ -104,7 +104,9 @@ def attend_prefix_suffix(
         return torch.matmul(torch.softmax(scores_s, dim=-1), sv)
     G, Tp = prefix_k.shape[0], prefix_k.shape[2]
     R = B // G
-    scores_p = torch.einsum("grhqd,ghkd->grhqk", q.view(G, R, H, Ts, D), prefix_k).reshape(B, H, Ts, Tp) * scale
+    scores_p = (
+        torch.einsum("grhqd,ghkd->grhqk", q.view(G, R, H, Ts, D), prefix_k).reshape(B, H, Ts, Tp) * scale
+    )
     probs = torch.softmax(torch.cat([scores_p, scores_s], dim=-1), dim=-1)
     out_p = torch.einsum("grhqk,ghkd->grhqd", probs[..., :Tp].reshape(G, R, H, Ts, Tp), prefix_v)
     return out_p.reshape(B, H, Ts, D) + torch.matmul(probs[..., Tp:], sv)
@@ -148,7 +150,11 @@ class MultiHeadAttentionWithRoPE(nn.Module):
                 # the reference passes a boolean mask (True = attend) together with is_causal=True
                 attn_mask = key_padding_mask[:, None, None, :].expand(-1, self.n_heads, T, -1)
             out = F.scaled_dot_product_attention(
-                q, k, v, attn_mask=attn_mask, dropout_p=self.attn_dropout_p if self.training else 0.0,
+                q,
+                k,
+                v,
+                attn_mask=attn_mask,
+                dropout_p=self.attn_dropout_p if self.training else 0.0,
                 is_causal=True,
             )
             if cache is not None:

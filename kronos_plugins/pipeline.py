@@ -179,6 +179,7 @@ class KronosPipeline:
         item_ids: Sequence | None = None,
         missing_timestamps: str = "raise",
         lookback: int | None = None,
+        series_offset: int = 0,
     ) -> KronosForecast:
         """Sample `num_samples` future paths of `horizon` bars for each context series.
 
@@ -197,7 +198,9 @@ class KronosPipeline:
         temperature, top_k, top_p
             Sampling settings (see `SamplingConfig`). ``top_k=1`` is greedy decoding.
         seed : int, optional
-            Same seed, same paths on the same machine (independent of batching). None draws fresh entropy.
+            Same seed, same paths on the same machine. Path j of series i is drawn from its own random stream
+            ``(seed, series_offset + i, j)``: it does not depend on the other series, on `num_samples` beyond
+            j, on chunking, or on the horizon's later steps. None draws fresh entropy.
         future_timestamps : DatetimeIndex or list of them, optional
             Timestamps of the forecast bars (one index per series, or one shared). Inferred from each series'
             frequency when omitted (see `kronos_plugins.calendar.infer_future_timestamps`).
@@ -216,6 +219,9 @@ class KronosPipeline:
             `max_context` tokens, but normalisation statistics and the tokenizer's causal encoder see everything.
             With long histories (e.g. rolling backtests) ``lookback=max_context`` is faster and keeps every
             window's statistics local.
+        series_offset : int, default=0
+            Position of the first series in a larger collection: callers that split a dataset into several
+            calls pass each chunk's offset, so every series keeps the stream it would have in one call.
 
         Returns
         -------
@@ -224,7 +230,9 @@ class KronosPipeline:
         """
         SamplingConfig(num_samples=num_samples, temperature=temperature, top_k=top_k, top_p=top_p)
         if missing_timestamps not in ("raise", "constant"):
-            raise KronosInputError(f"`missing_timestamps` must be 'raise' or 'constant', got {missing_timestamps!r}.")
+            raise KronosInputError(
+                f"`missing_timestamps` must be 'raise' or 'constant', got {missing_timestamps!r}."
+            )
         horizon = check_positive_int(horizon, "horizon")
         if lookback is not None:
             lookback = check_positive_int(lookback, "lookback", minimum=MIN_CONTEXT_BARS)
@@ -237,11 +245,18 @@ class KronosPipeline:
         if item_ids is not None and len(item_ids) != len(frames):
             raise KronosInputError(f"`item_ids` has {len(item_ids)} entries for {len(frames)} series.")
         prepared = [
-            self._prepare(df, horizon, futures[i], column_mapping, f"context[{i}]" if len(frames) > 1 else "context",
-                          missing_timestamps)
+            self._prepare(
+                df,
+                horizon,
+                futures[i],
+                column_mapping,
+                f"context[{i}]" if len(frames) > 1 else "context",
+                missing_timestamps,
+            )
             for i, df in enumerate(frames)
         ]
-        uniforms = _uniforms(seed, len(prepared), num_samples, horizon)  # (N, S, H, 2)
+        series_offset = check_positive_int(series_offset, "series_offset", minimum=0)
+        uniforms = _uniforms(seed, len(prepared), num_samples, horizon, series_offset)  # (N, S, H, 2)
 
         samples = np.empty((len(prepared), num_samples, horizon, len(KRONOS_COLUMNS)), dtype=np.float64)
         # Series of equal context length share windows, so they are generated together.
@@ -252,19 +267,24 @@ class KronosPipeline:
         for idx_all in by_length.values():
             for k in range(0, len(idx_all), per_call):
                 idx = idx_all[k : k + per_call]
-                z = generate_cached(
-                    self.model,
-                    self.tokenizer,
-                    self._tensor([prepared[i].x for i in idx]),
-                    self._tensor([prepared[i].x_stamp for i in idx]),
-                    self._tensor([prepared[i].y_stamp for i in idx]),
-                    uniforms[idx].to(self.device),
-                    self.max_context,
-                    temperature,
-                    top_k,
-                    top_p,
-                    self.max_batch_rows,
-                ).float().cpu().numpy()  # (G, S, H, 6) normalised
+                z = (
+                    generate_cached(
+                        self.model,
+                        self.tokenizer,
+                        self._tensor([prepared[i].x for i in idx]),
+                        self._tensor([prepared[i].x_stamp for i in idx]),
+                        self._tensor([prepared[i].y_stamp for i in idx]),
+                        uniforms[idx].to(self.device),
+                        self.max_context,
+                        temperature,
+                        top_k,
+                        top_p,
+                        self.max_batch_rows,
+                    )
+                    .float()
+                    .cpu()
+                    .numpy()
+                )  # (G, S, H, 6) normalised
                 for j, i in enumerate(idx):
                     p = prepared[i]
                     samples[i] = z[j] * (p.std + STD_EPS) + p.mean
@@ -280,44 +300,81 @@ class KronosPipeline:
         return torch.from_numpy(np.stack(arrays)).to(self.device)
 
     def _prepare(self, df, horizon, future, column_mapping, name, missing_timestamps="raise") -> _Prepared:
-        frame, ts = prepare_context(df, name=name, min_length=MIN_CONTEXT_BARS, column_mapping=column_mapping)
-        if ts is None and missing_timestamps != "constant":
+        ctx = prepare_series(
+            df, name=name, column_mapping=column_mapping, missing_timestamps=missing_timestamps
+        )
+        future, y_stamp = future_stamps(ctx, horizon, future, name)
+        return _Prepared(ctx.x, ctx.mean, ctx.std, ctx.x_stamp, y_stamp, future, ctx.constructed)
+
+
+@dataclass
+class PreparedContext:
+    """One validated context, normalised as the reference does (the first half of a forecast's preparation)."""
+
+    x: np.ndarray  # (Tc, 6) float32, normalised and clipped
+    mean: np.ndarray  # (6,) float32
+    std: np.ndarray  # (6,) float32
+    x_stamp: np.ndarray  # (Tc, 5) float32 calendar features
+    timestamps: pd.DatetimeIndex | None  # None for a series without timestamps (constant calendar)
+    constructed: tuple[str, ...]  # columns constructed by the reference's rules
+
+    def denormalise(self, z: np.ndarray) -> np.ndarray:
+        """Normalised bars (..., 6) back to price units."""
+        return z * (self.std + STD_EPS) + self.mean
+
+
+def prepare_series(df, name="context", column_mapping=None, missing_timestamps="raise") -> PreparedContext:
+    """Validate, complete and normalise one context frame (see `KronosPipeline.forecast` for the rules)."""
+    frame, ts = prepare_context(df, name=name, min_length=MIN_CONTEXT_BARS, column_mapping=column_mapping)
+    if ts is None and missing_timestamps != "constant":
+        raise KronosInputError(
+            f"`{name}` has no timestamps (no DatetimeIndex and no `timestamps` column). Kronos embeds the "
+            "minute, hour, weekday, day and month of every bar; give the frame a DatetimeIndex, or pass "
+            "`missing_timestamps='constant'` to use one fixed calendar stamp for every bar."
+        )
+    frame, constructed = complete_volume_amount(frame)
+    if constructed:
+        logger.info("%s: constructed %s by the reference's rules", name, constructed)
+    x = frame[list(KRONOS_COLUMNS)].to_numpy(dtype=np.float32)
+    # float32 statistics, population std, as the reference computes them
+    mean, std = x.mean(axis=0), x.std(axis=0)
+    xn = np.clip((x - mean) / (std + STD_EPS), -CLIP, CLIP).astype(np.float32)
+    x_stamp = np.tile(NO_CALENDAR_STAMP, (len(frame), 1)) if ts is None else time_features(ts)
+    return PreparedContext(xn, mean, std, x_stamp, ts, constructed)
+
+
+def future_stamps(
+    ctx: PreparedContext, horizon: int, future=None, name="context"
+) -> tuple[pd.Index, np.ndarray]:
+    """The forecast's index and calendar features (H, 5): given, inferred from the context, or positions."""
+    if ctx.timestamps is None:
+        # No calendar: every future bar gets the same stamp; the "timestamps" are the integer positions after
+        # the context.
+        if future is not None:
             raise KronosInputError(
-                f"`{name}` has no timestamps (no DatetimeIndex and no `timestamps` column). Kronos embeds the "
-                "minute, hour, weekday, day and month of every bar; give the frame a DatetimeIndex, or pass "
-                "`missing_timestamps='constant'` to use one fixed calendar stamp for every bar."
+                f"`future_timestamps` given for `{name}`, whose context has no timestamps."
             )
-        frame, constructed = complete_volume_amount(frame)
-        if constructed:
-            logger.info("%s: constructed %s by the reference's rules", name, constructed)
-        x = frame[list(KRONOS_COLUMNS)].to_numpy(dtype=np.float32)
-        # float32 statistics, population std, as the reference computes them
-        mean, std = x.mean(axis=0), x.std(axis=0)
-        xn = np.clip((x - mean) / (std + STD_EPS), -CLIP, CLIP).astype(np.float32)
-        if ts is None:
-            # No calendar: every bar (context and future) gets the same stamp; forecast "timestamps" are the
-            # integer positions after the context.
-            if future is not None:
-                raise KronosInputError(f"`future_timestamps` given for `{name}`, whose context has no timestamps.")
-            positions = pd.RangeIndex(len(frame), len(frame) + horizon)
-            return _Prepared(xn, mean, std, np.tile(NO_CALENDAR_STAMP, (len(frame), 1)),
-                             np.tile(NO_CALENDAR_STAMP, (horizon, 1)), positions, constructed)
-        if future is None:
-            future = infer_future_timestamps(ts, horizon)
-        else:
-            future = pd.DatetimeIndex(future)
-            if len(future) != horizon:
-                raise KronosInputError(
-                    f"`future_timestamps` for `{name}` has {len(future)} entries; `horizon` is {horizon}."
-                )
-            if future.hasnans or not future.is_monotonic_increasing or not future.is_unique:
-                raise KronosInputError(f"`future_timestamps` for `{name}` must be unique, sorted and without NaT.")
-            if future[0] <= ts[-1]:
-                raise KronosInputError(
-                    f"`future_timestamps` for `{name}` starts at {future[0]}, not after the context's last "
-                    f"timestamp {ts[-1]}."
-                )
-        return _Prepared(xn, mean, std, time_features(ts), time_features(future), future, constructed)
+        n = len(ctx.x)
+        return pd.RangeIndex(n, n + horizon), np.tile(NO_CALENDAR_STAMP, (horizon, 1))
+    ts = ctx.timestamps
+    if future is None:
+        future = infer_future_timestamps(ts, horizon)
+    else:
+        future = pd.DatetimeIndex(future)
+        if len(future) != horizon:
+            raise KronosInputError(
+                f"`future_timestamps` for `{name}` has {len(future)} entries; `horizon` is {horizon}."
+            )
+        if future.hasnans or not future.is_monotonic_increasing or not future.is_unique:
+            raise KronosInputError(
+                f"`future_timestamps` for `{name}` must be unique, sorted and without NaT."
+            )
+        if future[0] <= ts[-1]:
+            raise KronosInputError(
+                f"`future_timestamps` for `{name}` starts at {future[0]}, not after the context's last "
+                f"timestamp {ts[-1]}."
+            )
+    return future, time_features(future)
 
 
 def _per_series(future, n: int) -> list:
@@ -332,8 +389,11 @@ def _per_series(future, n: int) -> list:
     return list(future)
 
 
-def _uniforms(seed: int | None, n_series: int, num_samples: int, horizon: int) -> torch.Tensor:
-    """Uniforms (n_series, S, H, 2) driving the draws; path j of series i has its own stream (seed, i, j).
+def _uniforms(
+    seed: int | None, n_series: int, num_samples: int, horizon: int, offset: int = 0
+) -> torch.Tensor:
+    """Uniforms (n_series, S, H, 2) driving the draws; path j of series i has its own stream
+    (seed, offset + i, j).
 
     So the same seed gives the same path whatever the batching, the first k of more samples are the paths of
     ``num_samples=k``, and a shorter horizon uses the first steps' uniforms of a longer one.
@@ -342,7 +402,8 @@ def _uniforms(seed: int | None, n_series: int, num_samples: int, horizon: int) -
     out = np.empty((n_series, num_samples, horizon, 2))
     for i in range(n_series):
         for j in range(num_samples):
-            rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(entropy, spawn_key=(i, j))))
+            key = (offset + i, j)
+            rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(entropy, spawn_key=key)))
             out[i, j] = rng.random((horizon, 2))
     return torch.from_numpy(out)
 

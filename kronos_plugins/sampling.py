@@ -31,7 +31,9 @@ def filter_logits(logits: torch.Tensor, top_k: int = 0, top_p: float = 1.0) -> t
     return logits
 
 
-def sampling_probs(logits: torch.Tensor, temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0) -> torch.Tensor:
+def sampling_probs(
+    logits: torch.Tensor, temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0
+) -> torch.Tensor:
     """The distribution tokens are drawn from: softmax(filter(logits / temperature)), shaped like `logits`."""
     return F.softmax(filter_logits(logits.float() / temperature, top_k, top_p), dim=-1)
 

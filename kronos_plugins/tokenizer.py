@@ -80,7 +80,10 @@ class BSQuantizer(nn.Module):
         z = F.normalize(z, dim=-1)
         zq, loss = self.bsq(z, collect_loss=collect_loss)
         if half:
-            ids = (self.bits_to_indices(zq[..., : self.s1_bits]), self.bits_to_indices(zq[..., self.s1_bits :]))
+            ids = (
+                self.bits_to_indices(zq[..., : self.s1_bits]),
+                self.bits_to_indices(zq[..., self.s1_bits :]),
+            )
         else:
             ids = self.bits_to_indices(zq)
         return loss, zq, ids

@@ -56,8 +56,9 @@ class KronosSettings:
     lookback: int | None = None
 
     def __post_init__(self) -> None:
-        SamplingConfig(num_samples=self.num_samples, temperature=self.temperature, top_k=self.top_k,
-                       top_p=self.top_p)
+        SamplingConfig(
+            num_samples=self.num_samples, temperature=self.temperature, top_k=self.top_k, top_p=self.top_p
+        )
         if self.column_mapping is not None:
             unknown = sorted(set(self.column_mapping) - set(KRONOS_COLUMNS))
             if unknown:

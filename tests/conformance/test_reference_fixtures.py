@@ -23,7 +23,9 @@ RTOL = 1e-5
 
 
 def rel_err(actual: torch.Tensor, expected: torch.Tensor) -> float:
-    return float((actual.double() - expected.double()).abs().max() / expected.double().abs().max().clamp_min(1e-30))
+    return float(
+        (actual.double() - expected.double()).abs().max() / expected.double().abs().max().clamp_min(1e-30)
+    )
 
 
 @pytest.fixture(scope="module", params=CONFIGS)
@@ -43,7 +45,9 @@ def test_tokenizer_encode_matches_reference_ids(ref):
     s1, s2 = tok.encode(out["tokenizer.input_normalized"], half=True)
     assert torch.equal(s1, out["tokenizer.encode_half.s1"])
     assert torch.equal(s2, out["tokenizer.encode_half.s2"])
-    assert torch.equal(tok.encode(out["tokenizer.input_normalized"], half=False), out["tokenizer.encode_full"])
+    assert torch.equal(
+        tok.encode(out["tokenizer.input_normalized"], half=False), out["tokenizer.encode_full"]
+    )
 
 
 def test_tokenizer_decode_and_forward_match_reference(ref):
@@ -86,8 +90,9 @@ def test_teacher_forced_training_loss_matches_reference(ref):
     s1, s2, stamp = out["tokenizer.encode_half.s1"], out["tokenizer.encode_half.s2"], out["tokenizer.stamp"]
     model.train()
     try:
-        s1_logits, s2_logits = model(s1[:, :-1], s2[:, :-1], stamp[:, :-1], use_teacher_forcing=True,
-                                     s1_targets=s1[:, 1:])
+        s1_logits, s2_logits = model(
+            s1[:, :-1], s2[:, :-1], stamp[:, :-1], use_teacher_forcing=True, s1_targets=s1[:, 1:]
+        )
         loss = model.head.compute_loss(s1_logits, s2_logits, s1[:, 1:], s2[:, 1:])
     finally:
         model.eval()

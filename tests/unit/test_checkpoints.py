@@ -10,7 +10,14 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from kronos_plugins import CheckpointError, Kronos, KronosConfig, KronosPipeline, KronosTokenizer, KronosTokenizerConfig
+from kronos_plugins import (
+    CheckpointError,
+    Kronos,
+    KronosConfig,
+    KronosPipeline,
+    KronosTokenizer,
+    KronosTokenizerConfig,
+)
 from kronos_plugins import checkpoints as ckpt
 from kronos_plugins.checkpoints import load_model, load_tokenizer, save_checkpoint
 
@@ -61,8 +68,14 @@ def test_checkpoint_without_saved_buffers_loads_to_the_same_model(tmp_path):
     "edit,match",
     [
         (lambda s: s.pop("head.proj_s1.weight"), r"missing keys \(1\): \['head.proj_s1.weight'\]"),
-        (lambda s: s.__setitem__("extra.weight", torch.zeros(2)), r"unexpected keys \(1\): \['extra.weight'\]"),
-        (lambda s: s.__setitem__("norm.weight", torch.zeros(7)), r"norm.weight: checkpoint \(7,\) vs model \(32,\)"),
+        (
+            lambda s: s.__setitem__("extra.weight", torch.zeros(2)),
+            r"unexpected keys \(1\): \['extra.weight'\]",
+        ),
+        (
+            lambda s: s.__setitem__("norm.weight", torch.zeros(7)),
+            r"norm.weight: checkpoint \(7,\) vs model \(32,\)",
+        ),
     ],
 )
 def test_when_checkpoint_does_not_fit_then_error_names_the_keys(tmp_path, edit, match):
@@ -117,7 +130,11 @@ def test_hub_ids_download_config_and_safetensors_and_use_published_max_context(m
     pipe = KronosPipeline.from_pretrained(model="NeoQuasar/Kronos-mini", revision="main")
     assert pipe.max_context == 2048
     assert ("NeoQuasar/Kronos-mini", "model.safetensors", "main") in calls
-    assert ("NeoQuasar/Kronos-Tokenizer-2k", "config.json", "main") in calls  # the published tokenizer pairing
+    assert (
+        "NeoQuasar/Kronos-Tokenizer-2k",
+        "config.json",
+        "main",
+    ) in calls  # the published tokenizer pairing
     assert {f for _, f, _ in calls} == {"config.json", "model.safetensors"}
     small = KronosPipeline.from_pretrained(model="NeoQuasar/Kronos-small")
     assert small.max_context == 512

@@ -14,10 +14,14 @@ from kronos_plugins.generation import generate_cached, generate_reference
 def _tiny(seed=0, learn_te=True):
     """Odd sizes (d_model 24, 3 heads) make shape bugs fail loudly."""
     torch.manual_seed(seed)
-    tok = KronosTokenizer(KronosTokenizerConfig(d_model=24, n_heads=3, ff_dim=40, n_enc_layers=3, n_dec_layers=3,
-                                                s1_bits=4, s2_bits=4)).eval()
-    model = Kronos(KronosConfig(s1_bits=4, s2_bits=4, n_layers=3, d_model=24, n_heads=3, ff_dim=40,
-                                learn_te=learn_te)).eval()
+    tok = KronosTokenizer(
+        KronosTokenizerConfig(
+            d_model=24, n_heads=3, ff_dim=40, n_enc_layers=3, n_dec_layers=3, s1_bits=4, s2_bits=4
+        )
+    ).eval()
+    model = Kronos(
+        KronosConfig(s1_bits=4, s2_bits=4, n_layers=3, d_model=24, n_heads=3, ff_dim=40, learn_te=learn_te)
+    ).eval()
     with torch.no_grad():  # spread the logits so that sampling is far from uniform
         model.head.proj_s1.weight.mul_(4)
         model.head.proj_s2.weight.mul_(4)
@@ -40,7 +44,14 @@ def _inputs(G, Tc, H, S, seed=1):
         (1, 20, 6, 3, 64, 512),  # window never slides
         (2, 20, 10, 3, 24, 4),  # slides mid-way; chunked (4 rows per call)
         (1, 30, 5, 2, 16, 512),  # context longer than the window: slides from the first step
-        (2, 6, 40, 2, 16, 512),  # horizon longer than the window: generated-only windows, several decode windows
+        (
+            2,
+            6,
+            40,
+            2,
+            16,
+            512,
+        ),  # horizon longer than the window: generated-only windows, several decode windows
     ],
 )
 def test_cached_generation_equals_uncached_reference_algorithm(G, Tc, H, S, M, rows):

@@ -67,8 +67,12 @@ def test_paths_are_stable_in_sample_count_and_horizon(tiny_pipeline, ohlcv_input
 
 def test_a_series_paths_do_not_depend_on_its_batch_partner(tiny_pipeline, ohlcv_input):
     target = _frame(ohlcv_input, 100, 170)
-    with_short = tiny_pipeline.forecast([_frame(ohlcv_input, 0, 30), target], horizon=5, num_samples=3, seed=0)
-    with_equal = tiny_pipeline.forecast([_frame(ohlcv_input, 200, 270), target], horizon=5, num_samples=3, seed=0)
+    with_short = tiny_pipeline.forecast(
+        [_frame(ohlcv_input, 0, 30), target], horizon=5, num_samples=3, seed=0
+    )
+    with_equal = tiny_pipeline.forecast(
+        [_frame(ohlcv_input, 200, 270), target], horizon=5, num_samples=3, seed=0
+    )
     np.testing.assert_allclose(with_short.samples[1], with_equal.samples[1], rtol=1e-5)
 
 
@@ -90,7 +94,10 @@ def test_when_bars_after_the_context_change_the_forecast_does_not(tiny_pipeline,
 def test_missing_volume_and_amount_are_constructed_and_reported(tiny_pipeline, ohlcv_input):
     ctx = _frame(ohlcv_input, 0, 40)
     fc = tiny_pipeline.forecast(
-        [ctx[["open", "high", "low", "close"]], ctx.drop(columns="amount"), ctx], horizon=2, num_samples=2, seed=0
+        [ctx[["open", "high", "low", "close"]], ctx.drop(columns="amount"), ctx],
+        horizon=2,
+        num_samples=2,
+        seed=0,
     )
     assert fc.constructed_columns == [("volume", "amount"), ("amount",), ()]
     # volume missing -> volume = amount = 0: their forecasts stay at ~0

@@ -1,0 +1,62 @@
+# Every target creates .venv if needed. torch==2.13.0 is installed first: pip takes the local CPU wheel, whereas
+# an unpinned `torch` would pull a multi-GB CUDA build. Stamp files make repeated runs fast; they are redone
+# whenever pyproject.toml changes.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+TORCH := torch==2.13.0
+
+.PHONY: venv test lint bench bench-speed docs train-bundled clean
+
+venv: $(VENV)/.stamp-base
+
+$(VENV)/.stamp-base:
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install $(TORCH)
+	touch $@
+
+# core + dev tools (ruff, pytest, mkdocs)
+$(VENV)/.stamp-dev: pyproject.toml $(VENV)/.stamp-base
+	$(PIP) install -e '.[dev]'
+	touch $@
+
+# everything the test suite can exercise (adapters, data, benchmark, training)
+$(VENV)/.stamp-test: pyproject.toml $(VENV)/.stamp-base
+	$(PIP) install -e '.[dev,all]'
+	touch $@
+
+$(VENV)/.stamp-bench: pyproject.toml $(VENV)/.stamp-base
+	$(PIP) install -e '.[bench]'
+	touch $@
+
+$(VENV)/.stamp-train: pyproject.toml $(VENV)/.stamp-base
+	$(PIP) install -e '.[train]'
+	touch $@
+
+test: $(VENV)/.stamp-test
+	$(PY) -m pytest -q
+
+# benchmarks/ may not exist yet on a fresh clone; lint only the folders that do
+LINT_DIRS = $(wildcard kronos_plugins tests benchmarks)
+
+lint: $(VENV)/.stamp-dev
+	$(VENV)/bin/ruff check $(LINT_DIRS)
+	$(VENV)/bin/ruff format --check $(LINT_DIRS)
+
+bench: $(VENV)/.stamp-bench
+	$(VENV)/bin/kronos-bench run benchmarks/suites/default.yaml
+
+bench-speed: $(VENV)/.stamp-dev
+	$(PY) benchmarks/speed/bench_generation.py
+
+docs: $(VENV)/.stamp-dev
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
+
+train-bundled: $(VENV)/.stamp-train
+	$(VENV)/bin/kronos-train --config kronos_plugins/training/configs/bundled.yaml
+
+clean:
+	rm -rf build dist site .pytest_cache .ruff_cache *.egg-info
+	find kronos_plugins tests benchmarks -name __pycache__ -type d -prune -exec rm -rf {} + 2>/dev/null || true
