@@ -303,7 +303,7 @@ class KronosPipeline:
         ctx = prepare_series(
             df, name=name, column_mapping=column_mapping, missing_timestamps=missing_timestamps
         )
-        future, y_stamp = future_stamps(ctx, horizon, future, name)
+        future, y_stamp = future_stamps(ctx.timestamps, len(ctx.x), horizon, future, name)
         return _Prepared(ctx.x, ctx.mean, ctx.std, ctx.x_stamp, y_stamp, future, ctx.constructed)
 
 
@@ -344,19 +344,19 @@ def prepare_series(df, name="context", column_mapping=None, missing_timestamps="
 
 
 def future_stamps(
-    ctx: PreparedContext, horizon: int, future=None, name="context"
+    timestamps: pd.DatetimeIndex | None, n_context: int, horizon: int, future=None, name: str = "context"
 ) -> tuple[pd.Index, np.ndarray]:
-    """The forecast's index and calendar features (H, 5): given, inferred from the context, or positions."""
-    if ctx.timestamps is None:
+    """The forecast's index and calendar features (H, 5) after a context of `n_context` bars with `timestamps`:
+    `future` if given (checked), else inferred; integer positions when the context has no timestamps."""
+    if timestamps is None:
         # No calendar: every future bar gets the same stamp; the "timestamps" are the integer positions after
         # the context.
         if future is not None:
             raise KronosInputError(
                 f"`future_timestamps` given for `{name}`, whose context has no timestamps."
             )
-        n = len(ctx.x)
-        return pd.RangeIndex(n, n + horizon), np.tile(NO_CALENDAR_STAMP, (horizon, 1))
-    ts = ctx.timestamps
+        return pd.RangeIndex(n_context, n_context + horizon), np.tile(NO_CALENDAR_STAMP, (horizon, 1))
+    ts = timestamps
     if future is None:
         future = infer_future_timestamps(ts, horizon)
     else:
