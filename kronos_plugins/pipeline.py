@@ -180,6 +180,7 @@ class KronosPipeline:
         missing_timestamps: str = "raise",
         lookback: int | None = None,
         series_offset: int = 0,
+        allow_non_positive: bool = False,
     ) -> KronosForecast:
         """Sample `num_samples` future paths of `horizon` bars for each context series.
 
@@ -222,6 +223,9 @@ class KronosPipeline:
         series_offset : int, default=0
             Position of the first series in a larger collection: callers that split a dataset into several
             calls pass each chunk's offset, so every series keeps the stream it would have in one call.
+        allow_non_positive : bool, default=False
+            Accept open/high/low/close <= 0 (series that are not prices, e.g. spreads or generic data). By default
+            a non-positive price is an error naming the row.
 
         Returns
         -------
@@ -252,6 +256,7 @@ class KronosPipeline:
                 column_mapping,
                 f"context[{i}]" if len(frames) > 1 else "context",
                 missing_timestamps,
+                allow_non_positive,
             )
             for i, df in enumerate(frames)
         ]
@@ -299,10 +304,10 @@ class KronosPipeline:
     def _tensor(self, arrays: list[np.ndarray]) -> torch.Tensor:
         return torch.from_numpy(np.stack(arrays)).to(self.device)
 
-    def _prepare(self, df, horizon, future, column_mapping, name, missing_timestamps="raise") -> _Prepared:
-        ctx = prepare_series(
-            df, name=name, column_mapping=column_mapping, missing_timestamps=missing_timestamps
-        )
+    def _prepare(
+        self, df, horizon, future, column_mapping, name, missing_timestamps="raise", allow_non_positive=False
+    ) -> _Prepared:
+        ctx = prepare_series(df, name, column_mapping, missing_timestamps, allow_non_positive)
         future, y_stamp = future_stamps(ctx.timestamps, len(ctx.x), horizon, future, name)
         return _Prepared(ctx.x, ctx.mean, ctx.std, ctx.x_stamp, y_stamp, future, ctx.constructed)
 
@@ -323,9 +328,17 @@ class PreparedContext:
         return z * (self.std + STD_EPS) + self.mean
 
 
-def prepare_series(df, name="context", column_mapping=None, missing_timestamps="raise") -> PreparedContext:
+def prepare_series(
+    df, name="context", column_mapping=None, missing_timestamps="raise", allow_non_positive=False
+) -> PreparedContext:
     """Validate, complete and normalise one context frame (see `KronosPipeline.forecast` for the rules)."""
-    frame, ts = prepare_context(df, name=name, min_length=MIN_CONTEXT_BARS, column_mapping=column_mapping)
+    frame, ts = prepare_context(
+        df,
+        name=name,
+        min_length=MIN_CONTEXT_BARS,
+        column_mapping=column_mapping,
+        require_positive=not allow_non_positive,
+    )
     if ts is None and missing_timestamps != "constant":
         raise KronosInputError(
             f"`{name}` has no timestamps (no DatetimeIndex and no `timestamps` column). Kronos embeds the "

@@ -54,6 +54,7 @@ def prepare_context(
     name: str = "context",
     min_length: int = 1,
     column_mapping: Mapping[str, str] | None = None,
+    require_positive: bool = True,
 ) -> tuple[pd.DataFrame, pd.DatetimeIndex | None]:
     """Validate one OHLCV frame and return it in the layout Kronos expects.
 
@@ -77,6 +78,9 @@ def prepare_context(
         The fewest rows accepted.
     column_mapping
         Maps a Kronos column name to the user's column name, e.g. ``{"close": "Adj Close", "volume": "Vol"}``.
+    require_positive
+        Whether open, high, low and close must be > 0 (default True: they are prices). False accepts any finite
+        values, for series that are not prices (spreads, rates, generic data).
 
     Returns
     -------
@@ -130,7 +134,7 @@ def prepare_context(
 
     timestamps = _timestamps(df, name, ts_label)
 
-    for col in PRICE_COLUMNS:
+    for col in PRICE_COLUMNS if require_positive else ():
         _check_first(
             df,
             name,

@@ -41,6 +41,8 @@ class KronosSettings:
         Kronos column -> host column/component name, e.g. ``{"close": "Close"}``.
     lookback : int, optional
         Use only the last `lookback` bars of each context (None: the whole history, as the reference does).
+    allow_non_positive : bool, default=False
+        Accept prices <= 0 (series that are not prices); by default they are an error.
     """
 
     model: str | os.PathLike | None = None
@@ -54,6 +56,7 @@ class KronosSettings:
     seed: int | None = None
     column_mapping: dict[str, str] | None = field(default=None)
     lookback: int | None = None
+    allow_non_positive: bool = False
 
     def __post_init__(self) -> None:
         SamplingConfig(
@@ -82,4 +85,5 @@ class KronosSettings:
             seed=self.seed,
             column_mapping=self.column_mapping,
             lookback=self.lookback,
+            allow_non_positive=self.allow_non_positive,
         )

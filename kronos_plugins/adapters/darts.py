@@ -22,9 +22,9 @@ from ..pipeline import MIN_CONTEXT_BARS
 from ..validation import (
     KRONOS_COLUMNS,
     KronosInputError,
-    resolve_columns,
     check_positive_int,
     prepare_context,
+    resolve_columns,
 )
 from ._common import KronosSettings, require
 
