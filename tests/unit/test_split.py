@@ -129,7 +129,9 @@ def test_when_context_is_requested_then_it_stops_at_the_parts_floor(toy_split):
     daily = _frame("2020-01-01", 15, "D")  # 2020-01-01 .. 2020-01-15
     pre = toy_split.slice("a/X", "pretrain", context_bars=10, data=daily)
     assert (pre.index[0], pre.index[-1], pre.attrs["context_rows"]) == (
-        pd.Timestamp("2020-01-02"), pd.Timestamp("2020-01-05"), 0
+        pd.Timestamp("2020-01-02"),
+        pd.Timestamp("2020-01-05"),
+        0,
     )
     val = toy_split.slice("a/X", "validation", context_bars=2, data=daily)
     assert val.attrs["context_rows"] == 2
