@@ -52,16 +52,28 @@ def bench_main(argv: Sequence[str] | None = None) -> int:
     run = sub.add_parser("run", help="run the suite described by a YAML file")
     run.add_argument("suite", help="path to the suite YAML, e.g. benchmarks/suites/default.yaml")
     run.add_argument("--out", help="output folder (default: benchmarks/results/<suite name>)")
-    run.add_argument("--backend", choices=("local", "ray"), default="local",
-                     help="local processes (default) or a Ray cluster (RAY_ADDRESS, else a local Ray)")
+    run.add_argument(
+        "--backend",
+        choices=("local", "ray"),
+        default="local",
+        help="local processes (default) or a Ray cluster (RAY_ADDRESS, else a local Ray)",
+    )
     run.add_argument("--workers", type=int, help="parallel processes (default: CPU count; 1 runs inline)")
-    run.add_argument("--cache", help="cache folder (default: benchmarks/results/cache/<suite>, or <out>/cache)")
+    run.add_argument(
+        "--cache", help="cache folder (default: benchmarks/results/cache/<suite>, or <out>/cache)"
+    )
     run.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
     run.add_argument("--fresh", action="store_true", help="recompute every task (overwrites cached ones)")
-    run.add_argument("--checkpoint", help="Kronos checkpoint for every Kronos model (path, hub id or 'bundled')")
+    run.add_argument(
+        "--checkpoint", help="Kronos checkpoint for every Kronos model (path, hub id or 'bundled')"
+    )
     run.add_argument("--tokenizer", help="Kronos tokenizer for every Kronos model")
     run.add_argument(
-        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
         help="override a suite key, e.g. --set origins.n=4 (repeatable; the value is read as YAML)",
     )
     run.add_argument("--no-plots", action="store_true", help="skip the figures")
@@ -88,24 +100,27 @@ def bench_main(argv: Sequence[str] | None = None) -> int:
         if not sep or not key:
             parser.error(f"--set expects KEY=VALUE, got {item!r}")
         overrides[key.strip()] = yaml.safe_load(value)
-    for flag, value in (("checkpoint", args.checkpoint), ("tokenizer", args.tokenizer)):
-        if value is not None:
-            overrides[f"kronos.{flag}"] = value
     try:
         suite = load_suite(args.suite, overrides)
         if args.checkpoint or args.tokenizer:  # the flags win over per-model settings too
-            suite = _override_kronos(suite, args.checkpoint, args.tokenizer)
+            suite = suite.with_kronos(checkpoint=args.checkpoint, tokenizer=args.tokenizer)
     except (SuiteError, FileNotFoundError) as e:
         print(f"kronos-bench: error: {e}", file=sys.stderr)
         return 2
 
     out = Path(args.out) if args.out else Path("benchmarks") / "results" / suite.name
-    cache = None if args.no_cache else Path(args.cache) if args.cache else default_cache_dir(
-        suite, args.out if args.out else None
+    cache = (
+        None
+        if args.no_cache
+        else Path(args.cache)
+        if args.cache
+        else default_cache_dir(suite, args.out if args.out else None)
     )
     say = (lambda msg: None) if args.quiet else (lambda msg: print(f"kronos-bench: {msg}", file=sys.stderr))
-    say(f"suite {suite.name}: {len(suite.datasets)} datasets, {len(suite.enabled_models)} models, "
-        f"horizons {list(suite.horizons)}; results -> {out}")
+    say(
+        f"suite {suite.name}: {len(suite.datasets)} datasets, {len(suite.enabled_models)} models, "
+        f"horizons {list(suite.horizons)}; results -> {out}"
+    )
     t0 = time.perf_counter()
     try:
         result = run_suite(
@@ -129,25 +144,6 @@ def bench_main(argv: Sequence[str] | None = None) -> int:
         file=sys.stderr,
     )
     return 0
-
-
-def _override_kronos(suite, checkpoint: str | None, tokenizer: str | None):
-    """The suite with ``checkpoint``/``tokenizer`` replaced in every Kronos model's settings."""
-    from dataclasses import replace
-
-    from kronos_plugins.benchmark.models import REGISTRY
-
-    models = []
-    for m in suite.models:
-        if REGISTRY[m.model].kronos:
-            settings = dict(m.settings)
-            if checkpoint is not None:
-                settings["checkpoint"] = checkpoint
-            if tokenizer is not None:
-                settings["tokenizer"] = tokenizer
-            m = replace(m, settings=settings)
-        models.append(m)
-    return replace(suite, models=tuple(models))
 
 
 def train_main(argv: Sequence[str] | None = None) -> int:
