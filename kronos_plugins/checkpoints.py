@@ -7,6 +7,7 @@ no pickle, no remote code.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -36,6 +37,10 @@ PUBLISHED_TOKENIZER = {
 }
 DEFAULT_MAX_CONTEXT = 512
 
+#: The small checkpoint trained by this project and shipped in the package (see its MODEL_CARD.md).
+BUNDLED_DIR = Path(__file__).parent / "checkpoints_data" / "bundled"
+BUNDLED_NAME = "bundled"
+
 # Buffers the reference saves in its state dict. They are pure functions of the config, so we recompute them
 # and accept checkpoints with or without them.
 _OPTIONAL_BUFFER_SUFFIXES = ("rotary.inv_freq", "bsq.basis", "bsq.group_basis")
@@ -45,6 +50,32 @@ M = TypeVar("M", bound=nn.Module)
 
 class CheckpointError(ValueError):
     """A checkpoint is missing, of the wrong kind, or does not match its config."""
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def bundled_checkpoint(directory: str | os.PathLike = BUNDLED_DIR) -> tuple[Path, Path, int]:
+    """The bundled checkpoint: (model dir, tokenizer dir, max_context), after checking its SHA256SUMS."""
+    d = Path(directory)
+    if not (d / "bundle.json").is_file():
+        raise CheckpointError(
+            f"no bundled checkpoint in `{d}`: this installation lacks it. Build it with `make train-bundled`, or "
+            "pass `model=` and `tokenizer=` (a directory or a hub id such as 'NeoQuasar/Kronos-small')."
+        )
+    for line in (d / "SHA256SUMS").read_text().splitlines():
+        digest, name = line.split(maxsplit=1)
+        if file_sha256(d / name) != digest:
+            raise CheckpointError(
+                f"bundled checkpoint file `{name}` does not match its SHA256SUMS: reinstall."
+            )
+    meta = json.loads((d / "bundle.json").read_text())
+    return d / "model", d / "tokenizer", int(meta["max_context"])
 
 
 def resolve_checkpoint(

@@ -22,9 +22,11 @@ import torch
 
 from .calendar import infer_future_timestamps, time_features
 from .checkpoints import (
+    BUNDLED_NAME,
     DEFAULT_MAX_CONTEXT,
     PUBLISHED_MAX_CONTEXT,
     PUBLISHED_TOKENIZER,
+    bundled_checkpoint,
     load_model,
     load_tokenizer,
 )
@@ -130,10 +132,11 @@ class KronosPipeline:
 
         Parameters
         ----------
-        model, tokenizer : str or path
+        model, tokenizer : str or path, optional
             Checkpoint directories (``config.json`` + ``model.safetensors``) or hub ids such as
             ``"NeoQuasar/Kronos-small"``. For a published model id the tokenizer may be omitted (its published
-            tokenizer is used).
+            tokenizer is used). With neither (or ``model="bundled"``), the small checkpoint shipped in the
+            package loads, offline, with its training context (see its MODEL_CARD.md).
         max_context : int, optional
             Defaults to the published value for known ids (512; 2048 for Kronos-mini), else 512.
         device : str, optional
@@ -147,11 +150,13 @@ class KronosPipeline:
         -----
         Weights loaded once are reused by later calls with the same checkpoint and device (adapters share them).
         """
-        if model is None:
-            raise ValueError(
-                "`model` is required: a checkpoint directory or a hub id such as 'NeoQuasar/Kronos-small' "
-                "(a bundled offline default checkpoint is planned)."
-            )
+        if model is None or str(model) == BUNDLED_NAME:
+            if tokenizer is not None:
+                raise ValueError(
+                    "`tokenizer` given without `model`: pass both, or neither for the bundled checkpoint."
+                )
+            model, tokenizer, bundled_context = bundled_checkpoint()
+            max_context = bundled_context if max_context is None else max_context
         name = str(model)
         if tokenizer is None:
             if name not in PUBLISHED_TOKENIZER:

@@ -6,6 +6,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import torch
+
+# The test models are tiny: one thread is faster than two contending ones (CI has 2 cores and other work).
+torch.set_num_threads(1)
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REFERENCE = FIXTURES / "kronos-reference"

@@ -1,0 +1,115 @@
+"""Install a finished training run as the package's bundled checkpoint (what `make train-bundled` ends with).
+
+Copies ``<run>/tokenizer`` and ``<run>/model`` into ``kronos_plugins/checkpoints_data/bundled/``, writes
+``bundle.json`` (max_context and provenance), ``MODEL_CARD.md`` (data, split, command, seed, wall time, final
+losses, from the run's ``training_summary.json``) and ``SHA256SUMS`` (checked when the bundle loads).
+
+    python -m kronos_plugins.training.bundle runs/bundled
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from pathlib import Path
+
+from ..checkpoints import BUNDLED_DIR, CONFIG_NAME, WEIGHTS_NAME, file_sha256
+
+MAX_BUNDLE_BYTES = 25 * 2**20  # the issue's limit for tokenizer + model on disk
+
+
+def bundle_run(run_dir: str | Path, dest: str | Path = BUNDLED_DIR) -> Path:
+    """Copy a completed run's checkpoints into `dest` with a model card and checksums; return `dest`."""
+    run = Path(run_dir)
+    summary_file = run / "training_summary.json"
+    if not summary_file.is_file():
+        raise FileNotFoundError(f"`{run}` has no training_summary.json: is it a finished `kronos-train` run?")
+    summary = json.loads(summary_file.read_text())
+    if not summary.get("completed"):
+        raise ValueError(
+            f"the run in `{run}` did not complete; resume it with `kronos-train --resume` first."
+        )
+    out = Path(dest)
+    out.mkdir(parents=True, exist_ok=True)
+    files = []
+    for part in ("tokenizer", "model"):
+        (out / part).mkdir(exist_ok=True)
+        for name in (CONFIG_NAME, WEIGHTS_NAME):
+            shutil.copyfile(run / part / name, out / part / name)
+            files.append(f"{part}/{name}")
+    total = sum((out / f).stat().st_size for f in files)
+    if total > MAX_BUNDLE_BYTES:
+        raise ValueError(
+            f"bundle is {total / 2**20:.1f} MiB, over the {MAX_BUNDLE_BYTES / 2**20:.0f} MiB limit."
+        )
+    stages = summary["stages"]
+    meta = {
+        "max_context": summary["recommended_max_context"],
+        "created": summary["created"],
+        "command": summary["command"],
+        "seed": summary["seed"],
+        "git_commit": summary.get("git_commit"),
+        "split": summary["data"]["split"],
+        "wall_time_s": summary["wall_time_s"],
+        "final_val_loss": {k: v["final_val_loss"] for k, v in stages.items()},
+    }
+    (out / "bundle.json").write_text(json.dumps(meta, indent=2) + "\n")
+    shutil.copyfile(run / "losses.png", out / "losses.png")
+    (out / "MODEL_CARD.md").write_text(_model_card(summary, total))
+    (out / "SHA256SUMS").write_text("".join(f"{file_sha256(out / f)}  {f}\n" for f in files))
+    return out
+
+
+def _model_card(s: dict, total_bytes: int) -> str:
+    tok, mod = s["stages"]["tokenizer"], s["stages"]["model"]
+    assets = s["data"]["assets"]
+    freqs = sorted({a["freq"] for a in assets})
+    bars = sum(a["pretrain_bars"] for a in assets)
+    val_bars = sum(a["validation_bars"] for a in assets)
+    licences = sorted({a["licence"] for a in assets})
+    ta, ma = tok["architecture"], mod["architecture"]
+    return f"""# kronos-plugins bundled Kronos checkpoint
+
+A small Kronos (tokenizer + model) trained from scratch by `kronos-plugins`' own pipeline on real market data
+that installs with ordinary packages. It exists so that zero-shot Kronos works offline; it is **not** one of
+the published NeoQuasar checkpoints and is far smaller than them.
+
+| | tokenizer | model |
+|---|---|---|
+| architecture | d_model {ta["d_model"]}, {ta["n_heads"]} heads, ff {ta["ff_dim"]}, {ta["n_enc_layers"] - 1}+{ta["n_dec_layers"] - 1} blocks, {ta["s1_bits"]}+{ta["s2_bits"]} bits | d_model {ma["d_model"]}, {ma["n_heads"]} heads, ff {ma["ff_dim"]}, {ma["n_layers"]} layers |
+| parameters | {tok["parameters"]:,} | {mod["parameters"]:,} |
+| steps x batch | {tok["steps"]} x {tok["batch_size"]} | {mod["steps"]} x {mod["batch_size"]} |
+| validation loss (initial -> final) | {tok["initial_val_loss"]:.4f} -> {tok["final_val_loss"]:.4f} | {mod["initial_val_loss"]:.4f} -> {mod["final_val_loss"]:.4f} |
+
+- **Use:** `KronosPipeline.from_pretrained()` (no argument) with `max_context={s["recommended_max_context"]}` (the
+  training windows' length).
+- **Data:** the `pretrain` part of the package's fixed split (`{s["data"]["split"]["name"]}` v{s["data"]["split"]["version"]},
+  every training/validation period ends by {s["data"]["split"]["cutoff"]}): {len(assets)} assets, {bars:,} bars
+  ({", ".join(freqs)}); validation on the `validation` part ({val_bars:,} bars). Held-out assets and periods
+  were never read. Source licences: {", ".join(licences)} (see docs/datasets.md).
+- **Command:** `{s["command"]}`
+- **Seed:** {s["seed"]}; **wall time:** {s["wall_time_s"] / 60:.1f} min on {s["cpu_count"]} CPU cores
+  ({s["device"]}, {s["torch_threads"]} threads), torch {s["versions"]["torch"]}; commit {s.get("git_commit")}.
+- **Size on disk:** {total_bytes / 2**20:.2f} MiB of safetensors; checksums in `SHA256SUMS`.
+- **Limits:** trained on about {bars // 1000}k bars of mostly daily US equities, indices, Chinese futures and one
+  minute series, for minutes on a CPU. Expect it to be weak: the held-out evidence in
+  `benchmarks/results/` says how weak. Use the published checkpoints for real work.
+
+![losses](losses.png)
+"""
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("run_dir")
+    ap.add_argument("--dest", default=str(BUNDLED_DIR))
+    args = ap.parse_args(argv)
+    out = bundle_run(args.run_dir, args.dest)
+    print(f"bundled {args.run_dir} -> {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
