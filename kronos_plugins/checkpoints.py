@@ -7,6 +7,7 @@ no pickle, no remote code.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -61,7 +62,17 @@ def file_sha256(path: str | os.PathLike) -> str:
 
 
 def bundled_checkpoint(directory: str | os.PathLike = BUNDLED_DIR) -> tuple[Path, Path, int]:
-    """The bundled checkpoint: (model dir, tokenizer dir, max_context), after checking its SHA256SUMS."""
+    """The bundled checkpoint: (model dir, tokenizer dir, max_context), after checking its SHA256SUMS.
+
+    The check runs once per directory and file state (size and modification time) in a process.
+    """
+    d = Path(directory)
+    files = sorted(d.rglob("*")) if d.is_dir() else []
+    return _bundled_checked(str(d), tuple((str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files))
+
+
+@functools.lru_cache(maxsize=8)
+def _bundled_checked(directory: str, state: tuple) -> tuple[Path, Path, int]:
     d = Path(directory)
     if not (d / "bundle.json").is_file():
         raise CheckpointError(

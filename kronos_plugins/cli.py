@@ -1,8 +1,8 @@
 """Command-line entry points: ``kronos-bench``, ``kronos-train`` and ``kronos-synth``.
 
-Each is an argparse program installed as a console script by ``pyproject.toml``. They are placeholders in this
-version: they parse their arguments, print a clear message to stderr and exit with status 2. Later issues fill
-them in.
+Each is an argparse program installed as a console script by ``pyproject.toml``: ``kronos-bench run SUITE``
+(the benchmark harness), ``kronos-train`` (training and fine-tuning) and ``kronos-synth`` (synthetic futures,
+fidelity reports and probabilistic backtests). Usage errors exit with status 2 and a message on stderr.
 """
 
 from __future__ import annotations

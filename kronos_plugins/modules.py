@@ -104,12 +104,15 @@ def attend_prefix_suffix(
         return torch.matmul(torch.softmax(scores_s, dim=-1), sv)
     G, Tp = prefix_k.shape[0], prefix_k.shape[2]
     R = B // G
-    scores_p = (
-        torch.einsum("grhqd,ghkd->grhqk", q.view(G, R, H, Ts, D), prefix_k).reshape(B, H, Ts, Tp) * scale
-    )
+    # Group the rows of each series so one matmul per (series, head) covers all its samples: the prefix keys are
+    # read in place, never broadcast to (G, R, ...) copies.
+    qg = q.view(G, R, H, Ts, D).transpose(1, 2).reshape(G, H, R * Ts, D)
+    scores_p = torch.matmul(qg, prefix_k.transpose(-2, -1)) * scale  # (G, H, R*Ts, Tp)
+    scores_p = scores_p.view(G, H, R, Ts, Tp).transpose(1, 2).reshape(B, H, Ts, Tp)
     probs = torch.softmax(torch.cat([scores_p, scores_s], dim=-1), dim=-1)
-    out_p = torch.einsum("grhqk,ghkd->grhqd", probs[..., :Tp].reshape(G, R, H, Ts, Tp), prefix_v)
-    return out_p.reshape(B, H, Ts, D) + torch.matmul(probs[..., Tp:], sv)
+    p_p = probs[..., :Tp].reshape(G, R, H, Ts, Tp).transpose(1, 2).reshape(G, H, R * Ts, Tp)
+    out_p = torch.matmul(p_p, prefix_v).view(G, H, R, Ts, D).transpose(1, 2).reshape(B, H, Ts, D)
+    return out_p + torch.matmul(probs[..., Tp:], sv)
 
 
 class MultiHeadAttentionWithRoPE(nn.Module):
