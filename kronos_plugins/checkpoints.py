@@ -37,6 +37,18 @@ PUBLISHED_TOKENIZER = {
     "NeoQuasar/Kronos-base": "NeoQuasar/Kronos-Tokenizer-base",
 }
 DEFAULT_MAX_CONTEXT = 512
+#: Context of the published tokenizers (the tokenizer of Kronos-mini was trained for 2048 tokens).
+PUBLISHED_TOKENIZER_MAX_CONTEXT = {
+    "NeoQuasar/Kronos-Tokenizer-2k": 2048,
+    "NeoQuasar/Kronos-Tokenizer-base": 512,
+}
+
+
+def published_max_context(name: str | os.PathLike) -> int:
+    """The published context of a model or tokenizer hub id (case-insensitive), else `DEFAULT_MAX_CONTEXT`."""
+    known = {k.lower(): v for k, v in {**PUBLISHED_MAX_CONTEXT, **PUBLISHED_TOKENIZER_MAX_CONTEXT}.items()}
+    return known.get(str(name).rstrip("/").lower(), DEFAULT_MAX_CONTEXT)
+
 
 #: The small checkpoint trained by this project and shipped in the package (see its MODEL_CARD.md).
 BUNDLED_DIR = Path(__file__).parent / "checkpoints_data" / "bundled"

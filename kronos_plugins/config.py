@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -108,19 +107,6 @@ class SamplingConfig:
     top_p: float = 1.0  # in (0, 1]; 1 disables nucleus filtering
 
     def __post_init__(self) -> None:
-        if (
-            isinstance(self.num_samples, bool)
-            or not isinstance(self.num_samples, int)
-            or self.num_samples < 1
-        ):
-            raise ValueError(f"`num_samples` must be an integer >= 1, got {self.num_samples!r}.")
-        t = self.temperature
-        if isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t) or t <= 0:
-            raise ValueError(
-                f"`temperature` must be a finite number > 0, got {t!r}; for greedy decoding use `top_k=1`."
-            )
-        if isinstance(self.top_k, bool) or not isinstance(self.top_k, int) or self.top_k < 0:
-            raise ValueError(f"`top_k` must be an integer >= 0 (0 disables it), got {self.top_k!r}.")
-        p = self.top_p
-        if isinstance(p, bool) or not isinstance(p, (int, float)) or not (0 < p <= 1):
-            raise ValueError(f"`top_p` must be in (0, 1] (1 disables it), got {p!r}.")
+        from .validation import check_sampling  # the one place sampling settings are checked
+
+        check_sampling(self.temperature, self.top_k, self.top_p, self.num_samples)

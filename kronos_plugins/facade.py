@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .checkpoints import DEFAULT_MAX_CONTEXT, PUBLISHED_MAX_CONTEXT, load_model, load_tokenizer
+from .checkpoints import DEFAULT_MAX_CONTEXT, load_model, load_tokenizer, published_max_context
 from .config import SamplingConfig
 from .generation import decode_windows, generate_cached
 from .model import Kronos
@@ -72,10 +72,11 @@ class KLineTokenizer:
         self.max_context = check_positive_int(max_context, "max_context")
 
     @classmethod
-    def from_pretrained(
-        cls, name_or_path: str | os.PathLike, max_context: int = DEFAULT_MAX_CONTEXT, **kwargs
-    ):
-        """Load from a checkpoint directory or hub id (kwargs: revision, cache_dir, device)."""
+    def from_pretrained(cls, name_or_path: str | os.PathLike, max_context: int | None = None, **kwargs):
+        """Load from a checkpoint directory or hub id (kwargs: revision, cache_dir, device); `max_context`
+        defaults to the published value (2048 for Kronos-Tokenizer-2k, else 512)."""
+        if max_context is None:
+            max_context = published_max_context(name_or_path)
         return cls(load_tokenizer(name_or_path, **kwargs), max_context=max_context)
 
     def __call__(self, context, return_tensors: str = "pt", **kwargs) -> KLineEncoding:
@@ -172,7 +173,7 @@ class KronosForCausalLM:
     def from_pretrained(cls, name_or_path: str | os.PathLike, max_context: int | None = None, **kwargs):
         """Load from a checkpoint directory or hub id; `max_context` defaults to the published value."""
         if max_context is None:
-            max_context = PUBLISHED_MAX_CONTEXT.get(str(name_or_path), DEFAULT_MAX_CONTEXT)
+            max_context = published_max_context(name_or_path)
         return cls(load_model(name_or_path, **kwargs), max_context=max_context)
 
     @torch.inference_mode()

@@ -1,7 +1,8 @@
 """Pure sampling functions: temperature, top-k / top-p filtering, and inverse-CDF draws from given uniforms.
 
-Sampling takes its randomness as explicit uniforms (drawn by the caller from a seeded `torch.Generator`), so a
-path depends only on its series' seed stream and its sample index, not on how rows are batched or chunked.
+Sampling takes its randomness as explicit uniforms (drawn by the caller from a seeded numpy PCG64 stream per
+path, see `kronos_plugins.pipeline`), so a path depends only on its own stream, not on how rows are batched or
+chunked.
 """
 
 from __future__ import annotations

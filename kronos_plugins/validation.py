@@ -378,8 +378,13 @@ def _check_ohlc(df: pd.DataFrame, name: str, columns: dict[str, np.ndarray]) -> 
     def show(i: int) -> str:
         return f"open={_num(o[i])}, high={_num(h[i])}, low={_num(lo[i])}, close={_num(c[i])}"
 
-    _check_first(df, name, h < top * (1 - _REL_TOL), "column `high` must be >= max(open, close)", show)
-    _check_first(df, name, lo > bottom * (1 + _REL_TOL), "column `low` must be <= min(open, close)", show)
+    # the slack scales with the magnitude, so it also works for negative values (allow_non_positive)
+    _check_first(
+        df, name, h < top - np.abs(top) * _REL_TOL, "column `high` must be >= max(open, close)", show
+    )
+    _check_first(
+        df, name, lo > bottom + np.abs(bottom) * _REL_TOL, "column `low` must be <= min(open, close)", show
+    )
 
 
 def _timestamps(df: pd.DataFrame, name: str, ts_label: Any) -> pd.DatetimeIndex | None:
