@@ -28,6 +28,9 @@ class KronosForecast:
         forecasts carry no information from data.
     item_ids : list
         Identifier of each series (its position, unless the caller named them).
+    calibration : list of dict, optional
+        Per series, what calibration did (method, origins, factors, scores; see
+        `kronos_plugins.calibration.calibrate_samples`); None for an uncalibrated forecast.
     """
 
     samples: np.ndarray
@@ -35,6 +38,7 @@ class KronosForecast:
     timestamps: list[pd.DatetimeIndex]
     constructed_columns: list[tuple[str, ...]] = field(default_factory=list)
     item_ids: list = field(default_factory=list)
+    calibration: list[dict] | None = None
 
     def __post_init__(self) -> None:
         if not self.item_ids:

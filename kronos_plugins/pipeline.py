@@ -21,14 +21,15 @@ import pandas as pd
 import torch
 
 from .calendar import infer_future_timestamps, time_features
+from .calibration import CalibrationConfig, calibrate_forecast
 from .checkpoints import (
     BUNDLED_NAME,
     DEFAULT_MAX_CONTEXT,
-    PUBLISHED_MAX_CONTEXT,
     PUBLISHED_TOKENIZER,
     bundled_checkpoint,
     load_model,
     load_tokenizer,
+    published_max_context,
 )
 from .columns import complete_volume_amount
 from .config import SamplingConfig
@@ -163,7 +164,7 @@ class KronosPipeline:
                 raise ValueError(f"`tokenizer` is required for model `{name}` (it is not a published id).")
             tokenizer = PUBLISHED_TOKENIZER[name]
         if max_context is None:
-            max_context = PUBLISHED_MAX_CONTEXT.get(name.rstrip("/"), DEFAULT_MAX_CONTEXT)
+            max_context = published_max_context(name)
         dev = str(torch.device(device or "cpu"))
         m = _load_shared("model", model, revision, cache_dir, dev, load_model)
         t = _load_shared("tokenizer", tokenizer, revision, cache_dir, dev, load_tokenizer)
@@ -186,6 +187,7 @@ class KronosPipeline:
         lookback: int | None = None,
         series_offset: int = 0,
         allow_non_positive: bool = False,
+        calibration: str | dict | CalibrationConfig | None = None,
     ) -> KronosForecast:
         """Sample `num_samples` future paths of `horizon` bars for each context series.
 
@@ -206,7 +208,9 @@ class KronosPipeline:
         seed : int, optional
             Same seed, same paths on the same machine. Path j of series i is drawn from its own random stream
             ``(seed, series_offset + i, j)``: it does not depend on the other series, on `num_samples` beyond
-            j, on chunking, or on the horizon's later steps. None draws fresh entropy.
+            j, or on chunking; its tokens for the first k steps are those of any longer horizon (the decoded
+            bars too, unless context + horizon exceeds `max_context`, which moves the decoding window). None
+            draws fresh entropy.
         future_timestamps : DatetimeIndex or list of them, optional
             Timestamps of the forecast bars (one index per series, or one shared). Inferred from each series'
             frequency when omitted (see `kronos_plugins.calendar.infer_future_timestamps`).
@@ -231,13 +235,24 @@ class KronosPipeline:
         allow_non_positive : bool, default=False
             Accept open/high/low/close <= 0 (series that are not prices, e.g. spreads or generic data). By default
             a non-positive price is an error naming the row.
+        calibration : {None, "conformal", "scale"}, dict or CalibrationConfig, optional
+            Calibrate the sample paths so that their intervals cover what they claim
+            (`kronos_plugins.calibration`): pseudo-forecasts from origins inside each context, with these
+            settings and each series' random streams, and only the bars before each origin, fit a per-step
+            map that is applied to the paths. Costs ``1 + n_origins`` forecasts (``n_origins=24`` by
+            default). With ``seed=None`` one fresh seed is drawn for the forecast and its pseudo-forecasts.
 
         Returns
         -------
         KronosForecast
-            ``samples`` shaped (n_series, num_samples, horizon, 6), float64, in the input's units, on the CPU.
+            ``samples`` shaped (n_series, num_samples, horizon, 6), float64, in the input's units, on the CPU;
+            with `calibration`, ``calibration`` holds what it did per series.
         """
         SamplingConfig(num_samples=num_samples, temperature=temperature, top_k=top_k, top_p=top_p)
+        if calibration is not None:
+            calibration = CalibrationConfig.coerce(calibration)
+            if seed is None:  # the pseudo-forecasts must share the forecast's random streams
+                seed = int(np.random.SeedSequence().entropy)
         if missing_timestamps not in ("raise", "constant"):
             raise KronosInputError(
                 f"`missing_timestamps` must be 'raise' or 'constant', got {missing_timestamps!r}."
@@ -246,6 +261,7 @@ class KronosPipeline:
         if lookback is not None:
             lookback = check_positive_int(lookback, "lookback", minimum=MIN_CONTEXT_BARS)
         frames = [context] if isinstance(context, pd.DataFrame) else list(context)
+        history = frames  # whole contexts: calibration's pseudo-forecast origins lie inside them
         if lookback is not None:
             frames = [f.iloc[-lookback:] if isinstance(f, pd.DataFrame) else f for f in frames]
         if not frames:
@@ -298,12 +314,31 @@ class KronosPipeline:
                 for j, i in enumerate(idx):
                     p = prepared[i]
                     samples[i] = z[j] * (p.std + STD_EPS) + p.mean
-        return KronosForecast(
+        forecast = KronosForecast(
             samples=samples,
             columns=KRONOS_COLUMNS,
             timestamps=[p.future for p in prepared],
             constructed_columns=[p.constructed for p in prepared],
             item_ids=list(item_ids) if item_ids is not None else [],
+        )
+        if calibration is None:
+            return forecast
+        return calibrate_forecast(
+            self,
+            history,
+            horizon,
+            forecast,
+            calibration,
+            num_samples=num_samples,
+            temperature=temperature,
+            top_k=top_k,
+            top_p=top_p,
+            seed=seed,
+            column_mapping=column_mapping,
+            missing_timestamps=missing_timestamps,
+            lookback=lookback,
+            series_offset=series_offset,
+            allow_non_positive=allow_non_positive,
         )
 
     def _tensor(self, arrays: list[np.ndarray]) -> torch.Tensor:

@@ -10,6 +10,7 @@ import importlib
 import os
 from dataclasses import dataclass, field
 
+from ..calibration import CalibrationConfig
 from ..config import SamplingConfig
 from ..pipeline import KronosPipeline
 from ..validation import KRONOS_COLUMNS, KronosInputError
@@ -43,6 +44,9 @@ class KronosSettings:
         Use only the last `lookback` bars of each context (None: the whole history, as the reference does).
     allow_non_positive : bool, default=False
         Accept prices <= 0 (series that are not prices); by default they are an error.
+    calibration : {None, "conformal", "scale"}, dict or CalibrationConfig, optional
+        Calibrate the sample paths from pseudo-forecasts inside each context (see
+        `kronos_plugins.calibration`; None: raw paths).
     """
 
     model: str | os.PathLike | None = None
@@ -57,11 +61,13 @@ class KronosSettings:
     column_mapping: dict[str, str] | None = field(default=None)
     lookback: int | None = None
     allow_non_positive: bool = False
+    calibration: str | dict | CalibrationConfig | None = None
 
     def __post_init__(self) -> None:
         SamplingConfig(
             num_samples=self.num_samples, temperature=self.temperature, top_k=self.top_k, top_p=self.top_p
         )
+        CalibrationConfig.coerce(self.calibration)  # a bad method or field fails here, not at predict
         if self.column_mapping is not None:
             unknown = sorted(set(self.column_mapping) - set(KRONOS_COLUMNS))
             if unknown:
@@ -86,4 +92,5 @@ class KronosSettings:
             column_mapping=self.column_mapping,
             lookback=self.lookback,
             allow_non_positive=self.allow_non_positive,
+            calibration=self.calibration,
         )

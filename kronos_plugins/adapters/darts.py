@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from ..calibration import CalibrationConfig
 from ..columns import frame_from_close
 from ..pipeline import MIN_CONTEXT_BARS
 from ..validation import (
@@ -83,6 +84,10 @@ class KronosModel(GlobalForecastingModel):
         input's order. Components that map to no Kronos column are never forecast.
     lookback : int, optional
         Use only the last `lookback` bars of each context (None: the whole history up to the origin).
+    calibration : {None, "conformal", "scale"}, dict or CalibrationConfig, optional
+        Calibrate the sample paths from pseudo-forecasts inside each series up to the origin (see
+        `kronos_plugins.calibration`); costs ``1 + n_origins`` forecasts per `predict`. Needs
+        ``num_samples > 1`` in `predict`.
 
     Notes
     -----
@@ -137,6 +142,7 @@ class KronosModel(GlobalForecastingModel):
         column_mapping: dict[str, str] | None = None,
         output_components: Sequence[str] | None = None,
         lookback: int | None = None,
+        calibration: str | dict | CalibrationConfig | None = None,
     ):
         super().__init__(add_encoders=None)
         self.settings = KronosSettings(
@@ -151,6 +157,7 @@ class KronosModel(GlobalForecastingModel):
             seed=seed,
             column_mapping=column_mapping,
             lookback=lookback,
+            calibration=calibration,
         )
         if isinstance(output_components, str):
             raise KronosInputError(
@@ -371,7 +378,7 @@ class KronosModel(GlobalForecastingModel):
 try:  # Darts >= 0.42 loads only allow-listed classes by default; this model holds settings only
     from darts.utils.serialization import add_safe_globals
 
-    add_safe_globals([KronosModel, KronosSettings])
+    add_safe_globals([KronosModel, KronosSettings, CalibrationConfig])
 except ImportError:  # older Darts loads with plain pickle
     pass
 

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 import pandas as pd
 
+from ..calibration import CalibrationConfig
 from ..columns import frame_from_close
 from ..validation import KRONOS_COLUMNS, PRICE_COLUMNS, KronosInputError, check_positive_int
 from ._common import KronosSettings, require
@@ -83,6 +84,11 @@ class KronosPredictor(RepresentablePredictor):
         targets.
     batch_size : int, default=16
         Entries per pipeline call.
+    calibration : {None, "conformal", "scale"}, dict or CalibrationConfig, optional
+        Calibrate the sample paths from pseudo-forecasts inside each entry's target (see
+        `kronos_plugins.calibration`); costs ``1 + n_origins`` forecasts per entry. It is kept as the dict
+        of the `CalibrationConfig` fields, so the predictor still serializes. ``info["kronos"]["calibration"]``
+        of each forecast says what was done.
 
     Notes
     -----
@@ -122,6 +128,7 @@ class KronosPredictor(RepresentablePredictor):
         column_mapping: dict[str, str] | None = None,
         target_columns: list[str] | None = None,
         batch_size: int = 16,
+        calibration: str | dict | CalibrationConfig | None = None,
     ) -> None:
         prediction_length = check_positive_int(prediction_length, "prediction_length")
         super().__init__(prediction_length=prediction_length)
@@ -131,6 +138,8 @@ class KronosPredictor(RepresentablePredictor):
         model = None if model is None else os.fspath(model)
         tokenizer = None if tokenizer is None else os.fspath(tokenizer)
         column_mapping = None if column_mapping is None else dict(column_mapping)
+        config = CalibrationConfig.coerce(calibration)
+        calibration = None if config is None else config.to_dict()  # JSON-friendly for GluonTS' serde
         self._settings = KronosSettings(
             model=model,
             tokenizer=tokenizer,
@@ -142,6 +151,7 @@ class KronosPredictor(RepresentablePredictor):
             top_p=top_p,
             seed=seed,
             column_mapping=column_mapping,
+            calibration=calibration,
         )
         self.target_columns = None if target_columns is None else list(target_columns)
         self._kronos_columns = _resolve_target_columns(self.target_columns, column_mapping)
@@ -162,6 +172,7 @@ class KronosPredictor(RepresentablePredictor):
             column_mapping=column_mapping,
             target_columns=self.target_columns,
             batch_size=self.batch_size,
+            calibration=calibration,
         )
 
     def __getnewargs_ex__(self) -> tuple[tuple, dict]:
@@ -233,6 +244,8 @@ class KronosPredictor(RepresentablePredictor):
             else:
                 samples = fc.samples[k][..., self._dims]  # (S, H, D), in `target_columns` order
             kronos_info = {"seed": seed, "constructed_columns": fc.constructed_columns[k]}
+            if fc.calibration is not None:
+                kronos_info["calibration"] = fc.calibration[k]
             info = {**(entry.get("info") or {}), "kronos": kronos_info}
             yield SampleForecast(
                 samples=samples, start_date=forecast_start(entry), item_id=entry.get("item_id"), info=info

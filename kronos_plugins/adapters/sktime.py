@@ -105,6 +105,10 @@ class KronosForecaster(_BaseForecaster):
         quantile, so `predict` always lies inside every central `predict_interval` and equals
         ``predict_quantiles(alpha=0.5)``, and because it is robust to the heavy tails of sampled price
         paths. ``"mean"`` reproduces the upstream Kronos predictor, which averages its samples.
+    calibration : {None, "conformal", "scale"}, dict or CalibrationConfig, default=None
+        Calibrate the sample paths (and so every interval, quantile and distribution) from
+        pseudo-forecasts inside the data seen up to the cutoff (see `kronos_plugins.calibration`); costs
+        ``1 + n_origins`` forecasts per cutoff. None: the raw paths.
 
     Attributes
     ----------
@@ -188,6 +192,7 @@ class KronosForecaster(_BaseForecaster):
         point="median",
         lookback=None,
         allow_non_positive=False,
+        calibration=None,
     ):
         self.model = model
         self.tokenizer = tokenizer
@@ -202,6 +207,7 @@ class KronosForecaster(_BaseForecaster):
         self.point = point
         self.lookback = lookback
         self.allow_non_positive = allow_non_positive
+        self.calibration = calibration
         super().__init__()
 
     # ---------------------------------------------------------------------------------------------- fit/update
@@ -346,6 +352,7 @@ class KronosForecaster(_BaseForecaster):
             column_mapping=self.column_mapping,
             lookback=self.lookback,
             allow_non_positive=self.allow_non_positive,
+            calibration=self.calibration,
         )
 
     def _layout(self, y) -> tuple[str, dict]:
@@ -506,8 +513,9 @@ class KronosForecaster(_BaseForecaster):
         Returns
         -------
         params : list of dict
-            Two parameter sets with small ``num_samples`` and fixed seeds (sktime checks reproducibility);
-            the second uses a short ``max_context`` (the window slides), top-k/top-p sampling and the mean.
+            Three parameter sets with small ``num_samples`` and fixed seeds (sktime checks reproducibility);
+            the second uses a short ``max_context`` (the window slides), top-k/top-p sampling and the mean;
+            the third calibrates its paths.
         """
         root = _find_tiny_checkpoint()
         if root is not None:
@@ -535,6 +543,15 @@ class KronosForecaster(_BaseForecaster):
                 "point": "mean",
                 "lookback": 40,
                 "allow_non_positive": True,
+            },
+            # calibrated paths (few pseudo-forecasts: the suite's series are short and its forecasts many)
+            {
+                **ckpt,
+                "max_context": 32,
+                "num_samples": 3,
+                "seed": 2,
+                "allow_non_positive": True,
+                "calibration": {"method": "conformal", "n_origins": 3, "min_origins": 0},
             },
         ]
 

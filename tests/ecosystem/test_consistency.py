@@ -99,3 +99,40 @@ def test_ohlcv_paths_are_identical_through_every_interface(bars):
 
     for name, paths in [("darts", darts_paths), ("sktime", sktime_paths), ("gluonts", gl.samples)]:
         np.testing.assert_array_equal(paths, expected, err_msg=name)
+
+
+def test_calibrated_paths_are_identical_through_every_interface(bars):
+    """Calibration runs in the pipeline: each adapter's `calibration=` gives its calibrated paths."""
+    calibration = {"method": "conformal", "n_origins": 4, "min_origins": 0}
+    # float32 values: GluonTS stores targets as float32, and calibration reads the realised bars exactly
+    close = pd.Series(
+        bars["close"].to_numpy(np.float32).astype(np.float64),
+        index=pd.date_range("2024-03-05 10:00", periods=len(bars), freq="5min"),
+    )
+    future = pd.date_range(close.index[-1], periods=H + 1, freq="5min")[1:]
+    pipe = KronosPipeline.from_pretrained(**CKPT, max_context=SETTINGS["max_context"])
+    kw = {k: v for k, v in SETTINGS.items() if k != "max_context"}
+    fc = pipe.forecast(
+        frame_from_close(close), H, num_samples=S, future_timestamps=future, calibration=calibration, **kw
+    )
+    raw = pipe.forecast(frame_from_close(close), H, num_samples=S, future_timestamps=future, **kw)
+    expected = fc.samples[0, ..., 3]
+    assert fc.calibration[0]["n_origins"] == 4 and not np.allclose(expected, raw.samples[0, ..., 3])
+
+    darts = KronosModel(**CKPT, **SETTINGS, calibration=calibration).fit(TimeSeries.from_series(close))
+    darts_paths = darts.predict(H, num_samples=S).all_values()[:, 0, :].T
+    sk = KronosForecaster(**CKPT, **SETTINGS, num_samples=S, calibration=calibration).fit(
+        close.rename("close")
+    )
+    sktime_paths = sk.predict_proba(fh=list(range(1, H + 1))).spl.iloc[:, 0].to_numpy().reshape(S, H)
+    ds = ListDataset(
+        [{"start": pd.Period(close.index[0], freq="5min"), "target": close.to_numpy()}], freq="5min"
+    )
+    predictor = KronosPredictor(
+        prediction_length=H, **CKPT, **SETTINGS, num_samples=S, calibration=calibration
+    )
+    gl = next(iter(predictor.predict(ds)))
+
+    for name, paths in [("darts", darts_paths), ("sktime", sktime_paths), ("gluonts", gl.samples)]:
+        np.testing.assert_array_equal(paths, expected, err_msg=name)
+    assert gl.info["kronos"]["calibration"]["origins"] == fc.calibration[0]["origins"]

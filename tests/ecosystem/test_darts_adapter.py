@@ -292,6 +292,18 @@ def test_saved_and_loaded_model_gives_the_same_paths(series, tmp_path):
     assert loaded.model_params["seed"] == 2 and loaded.untrained_model().model_params == model.model_params
 
 
+def test_saved_model_keeps_its_calibration_config(series, tmp_path):
+    from kronos_plugins.calibration import CalibrationConfig
+
+    model = _model(seed=2, calibration=CalibrationConfig(n_origins=3, min_origins=0)).fit(series[:50])
+    model.save(str(tmp_path / "kronos.pkl"))
+    loaded = KronosModel.load(str(tmp_path / "kronos.pkl"))  # CalibrationConfig is allow-listed too
+    np.testing.assert_array_equal(
+        loaded.predict(2, num_samples=3).all_values(), model.predict(2, num_samples=3).all_values()
+    )
+    assert loaded.model_params["calibration"] == CalibrationConfig(n_origins=3, min_origins=0)
+
+
 # ------------------------------------------------------------------------------------------------------------
 def test_quickstart_page_runs(capsys):
     """Execute the ```python blocks of docs/ecosystems/darts.md, on the tiny checkpoint."""

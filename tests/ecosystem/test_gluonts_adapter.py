@@ -246,6 +246,23 @@ def test_serialize_deserialize_round_trip(bars, tmp_path):
     np.testing.assert_array_equal(a.samples, b.samples)
 
 
+def test_calibration_config_serializes_as_a_dict(bars, tmp_path):
+    from kronos_plugins.calibration import CalibrationConfig
+
+    config = CalibrationConfig(method="scale", n_origins=3, min_origins=0)
+    predictor = make(calibration=config)
+    predictor.serialize(tmp_path)
+    stored = json.loads((tmp_path / "predictor.json").read_text())
+    assert stored["kwargs"]["calibration"] == config.to_dict()
+    restored = Predictor.deserialize(tmp_path)
+    assert restored == predictor == make(calibration=config.to_dict())
+    assert restored != make(calibration="conformal")
+    ds = univariate(bars, (60,))
+    (a,), (b,) = predictor.predict(ds), restored.predict(ds)
+    np.testing.assert_array_equal(a.samples, b.samples)
+    assert a.info["kronos"]["calibration"]["method"] == "scale"
+
+
 # ---------------------------------------------------------------------------------------------------------
 # evaluation and leakage
 

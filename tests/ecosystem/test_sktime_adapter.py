@@ -378,8 +378,13 @@ def test_invalid_settings_raise_in_fit():
         _forecaster(point="mode").fit(_closes(30))
     with pytest.raises(ValueError, match="top_p"):
         _forecaster(top_p=1.5).fit(_closes(30))
-    with pytest.raises(ValueError, match="`model` is required"):
-        KronosForecaster().fit(_closes(30))
+    with pytest.raises(ValueError, match="`tokenizer` given without `model`"):
+        KronosForecaster(tokenizer=CHECKPOINT["tokenizer"]).fit(_closes(30)).predict(fh=[1])
+
+
+def test_default_forecaster_uses_the_bundled_checkpoint_offline():
+    pred = KronosForecaster(num_samples=4, seed=0).fit(_closes(60)).predict(fh=[1, 2, 3])
+    assert pred.shape == (3,) and np.isfinite(pred).all()
 
 
 def test_pickled_forecaster_gives_the_same_forecast():

@@ -1,0 +1,619 @@
+"""Calibration of sample paths from pseudo-forecasts inside the context.
+
+Kronos' sample paths are often too narrow: their central intervals cover far fewer outcomes than they claim.
+This module widens (or narrows) them using only what is known at the forecast origin. For each series it
+makes `n_origins` *pseudo-forecasts* inside the context, from origins ``t = Tc - H - k * step``
+(k = 0..K-1, ``Tc`` bars of context, horizon ``H``), each from ``context[:t]`` alone with the forecast's own
+settings and random streams, and compares them with the bars ``t .. t+H-1`` that the context already holds.
+Origins keep `min_context` bars before them (by default half of what the forecast uses: pseudo-forecasts
+from much shorter contexts are worse than the forecast and would widen it too much) and are spread up to a
+horizon apart (overlapping outcomes make near-copies of the same error). What the pseudo-forecasts got wrong,
+step by step, fixes the real forecast:
+
+``"conformal"`` (default)
+    Nonconformity scores ``r = |y - median| / w`` per origin and step (``w``: the pseudo-forecast's mean
+    deviation from its median on the side of ``y``). One factor per (step, central level) in `levels`: the
+    median score of the step (and its `pool_steps` neighbours) sets how wide, and the split-conformal
+    quantile of all K x H scores in units of their step's median sets the shape of the tails
+    (``pool_shape=False``: each step's own conformal quantiles). The final forecast's paths are then remapped
+    step by step with a monotone, piecewise-linear map of their standardised deviations from the median that
+    sends the forecast's own central quantiles at each level to ``median +/- w * factor``; so each central
+    interval in `levels` covers, on the pseudo-forecasts, what it claims.
+``"scale"``
+    One factor per step that minimises the pseudo-forecasts' mean CRPS when their deviations from the median
+    are scaled by it (solved exactly over its breakpoints, steps within `pool_steps` pooled); the final
+    paths' deviations from their median are scaled by it.
+
+Prices are calibrated in log space (all of open/high/low/close with the map fitted on close, which is
+monotone and the same for the four columns, so every candle keeps high >= max(open, close) >= ... >= low);
+volume and amount each with their own map in ``asinh(v / s)`` space (``s``: `VOLUME_SCALE` times the
+context's median positive value), which is log space for all but tiny volumes and defined at 0; calibrated
+volumes are kept within the range of the context and the samples widened by the context's width (in that
+space) and, where the sample was not negative, at or above 0 (counted). Columns the pipeline constructed
+(volume/amount absent from the input) are left as they are. Series that are not prices (a non-positive
+value in the context or the samples) are calibrated in price units.
+
+References
+----------
+Shi et al., "Kronos: A Foundation Model for the Language of Financial Markets", arXiv 2508.02739.
+Vovk, Gammerman and Shafer, "Algorithmic Learning in a Random World", Springer 2005 (conformal prediction).
+Romano, Patterson and Candes, "Conformalized Quantile Regression", NeurIPS 2019.
+Gneiting and Raftery, "Strictly Proper Scoring Rules, Prediction, and Estimation", JASA 2007 (CRPS).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import numbers
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from .forecast import KronosForecast
+from .validation import KRONOS_COLUMNS, KronosInputError, check_positive_int, prepare_context
+
+if TYPE_CHECKING:
+    from .pipeline import KronosPipeline
+
+__all__ = ["METHODS", "CalibrationConfig", "calibrate_forecast", "calibrate_samples"]
+
+#: Calibration methods (see the module docstring).
+METHODS = ("conformal", "scale")
+#: Central-interval levels at which ``"conformal"`` fits its factors (default of `CalibrationConfig.levels`).
+DEFAULT_LEVELS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98)
+
+_PRICES = [KRONOS_COLUMNS.index(c) for c in ("open", "high", "low", "close")]
+_CLOSE = KRONOS_COLUMNS.index("close")
+_VOLUMES = ("volume", "amount")
+#: Volume and amount are calibrated in asinh(v / s) space, s = VOLUME_SCALE x the context's median positive
+#: value: log-like above about s (so for almost every bar), linear near 0, and defined at 0.
+VOLUME_SCALE = 0.01
+
+#: A forecaster: ``forecast_fn(frames, horizon, future_timestamps, series_offset)`` returns samples shaped
+#: (len(frames), num_samples, horizon, 6) in price units, columns as `KRONOS_COLUMNS`. ``future_timestamps``
+#: is None or one DatetimeIndex per frame; ``series_offset`` is the position of ``frames[0]`` in the
+#: caller's collection (so a forecaster can keep one random stream per series).
+ForecastFn = Callable[[list, int, "list | None", int], np.ndarray]
+
+
+@dataclass(frozen=True)
+class CalibrationConfig:
+    """How to calibrate: method, pseudo-forecast origins and levels.
+
+    Parameters
+    ----------
+    method : {"conformal", "scale"}, default="conformal"
+        See `kronos_plugins.calibration`.
+    n_origins : int, default=24
+        Pseudo-forecasts per series (fewer when the context is too short: origin ``t`` needs ``t >= 8`` bars
+        before it). Each costs one forecast, so a calibrated forecast costs ``1 + n_origins`` forecasts.
+    step : int, optional
+        Bars between consecutive origins. None (default): per series, as far apart as its context allows
+        (``(Tc - H - 8) // (n_origins - 1)``), between 1 and the horizon. Origins one bar apart make
+        pseudo-forecasts whose outcomes overlap in all but one bar, so their scores are nearly copies of each
+        other and the wide levels come out too narrow; origins a horizon apart overlap in nothing.
+    levels : tuple of float, default=(0.1, 0.2, ..., 0.9, 0.95, 0.98)
+        ``"conformal"``: central-interval levels whose coverage is fitted (the map is linear between them and
+        proportional beyond the widest). One level gives one factor per step.
+    pool_steps : int, default=1
+        Steps within ``pool_steps`` of a step share its width estimate (the median score for
+        ``"conformal"``, the CRPS fit for ``"scale"``; with ``pool_shape=False``, its conformal quantiles).
+        0: each step alone.
+    pool_shape : bool, default=True
+        ``"conformal"``: take the tails' shape from the scores of all steps (in units of each step's median
+        score) rather than from each step's K scores alone, which are too few for wide levels.
+    max_factor : float, default=50.0
+        Factors are clipped to [1 / max_factor, max_factor].
+    min_origins : int, default=10
+        Fewer usable origins than this gives a warning (the factors are then rough).
+    min_context : int, optional
+        Fewest bars before an origin (at least 8). None (default): half the bars the forecast itself uses
+        (its `lookback`, else the pipeline's `max_context`, capped at the context's length; the whole context
+        for other forecasters). Pseudo-forecasts from much shorter contexts than the real forecast's are
+        worse than it, so they make the calibrated intervals too wide.
+
+    Examples
+    --------
+    >>> config = CalibrationConfig(method="scale", n_origins=16)
+    >>> config.levels[-3:], config.step
+    ((0.9, 0.95, 0.98), None)
+    >>> pipe.forecast(bars, horizon=12, num_samples=100, seed=0, calibration=config)  # doctest: +SKIP
+    """
+
+    method: str = "conformal"
+    n_origins: int = 24
+    step: int | None = None
+    levels: tuple[float, ...] = DEFAULT_LEVELS
+    pool_steps: int = 1
+    pool_shape: bool = True
+    max_factor: float = 50.0
+    min_origins: int = 10
+    min_context: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise KronosInputError(
+                f"calibration `method` must be one of {list(METHODS)}, got {self.method!r}."
+            )
+        check_positive_int(self.n_origins, "n_origins")
+        if self.step is not None:
+            check_positive_int(self.step, "step")
+        check_positive_int(self.pool_steps, "pool_steps", minimum=0)
+        check_positive_int(self.min_origins, "min_origins", minimum=0)
+        if self.min_context is not None:
+            check_positive_int(self.min_context, "min_context")
+        levels = (self.levels,) if isinstance(self.levels, numbers.Real) else tuple(self.levels)
+        if not levels or not all(isinstance(a, numbers.Real) and 0 < a < 1 for a in levels):
+            raise KronosInputError(
+                f"calibration `levels` must be central-interval levels in (0, 1), e.g. (0.5, 0.8, 0.95); "
+                f"got {self.levels!r}."
+            )
+        object.__setattr__(self, "levels", tuple(sorted({float(a) for a in levels})))
+        if not (isinstance(self.max_factor, numbers.Real) and self.max_factor > 1):
+            raise KronosInputError(f"calibration `max_factor` must be a number > 1, got {self.max_factor!r}.")
+
+    @classmethod
+    def coerce(cls, value: str | Mapping | CalibrationConfig | None) -> CalibrationConfig | None:
+        """The config meant by a ``calibration=`` argument: None, a method, a dict of fields, or a config."""
+        if value is None or isinstance(value, CalibrationConfig):
+            return value
+        if isinstance(value, str):
+            return cls(method=value)
+        if isinstance(value, Mapping):
+            unknown = sorted(set(value) - {f.name for f in dataclasses.fields(cls)})
+            if unknown:
+                raise KronosInputError(f"`calibration` has unknown fields {unknown}.")
+            return cls(**value)
+        raise KronosInputError(
+            f"`calibration` must be None, one of {list(METHODS)}, a dict or a CalibrationConfig; "
+            f"got {type(value).__name__} {value!r}."
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Fields as plain values (lists for tuples), e.g. for JSON; `coerce` reads it back."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Entry points
+
+
+def calibrate_forecast(
+    pipeline: KronosPipeline,
+    context: pd.DataFrame | Sequence[pd.DataFrame],
+    horizon: int,
+    forecast: KronosForecast,
+    method: str | Mapping | CalibrationConfig = "conformal",
+    n_origins: int | None = None,
+    step: int | None = None,
+    **forecast_kwargs,
+) -> KronosForecast:
+    """Calibrate `forecast` (made by ``pipeline.forecast(context, horizon, **forecast_kwargs)``).
+
+    ``KronosPipeline.forecast(..., calibration=...)`` calls this after sampling; call it yourself to calibrate
+    a forecast you already hold. Pseudo-forecasts are made with the same settings (`forecast_kwargs`: pass
+    those of the forecast, the seed included, so each series' pseudo-forecasts reuse its random streams).
+
+    Parameters
+    ----------
+    pipeline : KronosPipeline
+        The pipeline that made `forecast`.
+    context : DataFrame or list of DataFrames
+        The forecast's context, whole (before any `lookback`): the pseudo-forecasts' origins lie inside it.
+    horizon : int
+        The forecast's horizon.
+    forecast : KronosForecast
+        The forecast to calibrate.
+    method : str, dict or CalibrationConfig, default="conformal"
+        ``"conformal"`` or ``"scale"``, or a full `CalibrationConfig` (or a dict of its fields).
+    n_origins, step : int, optional
+        Override the config's.
+    **forecast_kwargs
+        The forecast's `KronosPipeline.forecast` arguments (num_samples, temperature, top_k, top_p, seed,
+        column_mapping, missing_timestamps, lookback, series_offset, allow_non_positive; future_timestamps
+        and item_ids are accepted and not needed).
+
+    Returns
+    -------
+    KronosForecast
+        A copy with calibrated ``samples`` (same shape) and ``calibration``: one dict per series with the
+        method, origins, factors and scores (see `calibrate_samples`).
+    """
+    config = CalibrationConfig.coerce(method)
+    overrides = {k: v for k, v in (("n_origins", n_origins), ("step", step)) if v is not None}
+    config = dataclasses.replace(config, **overrides) if overrides else config
+    if forecast_kwargs.pop("calibration", None) is not None:
+        raise KronosInputError("`calibration` cannot be among the forecast settings of `calibrate_forecast`.")
+    forecast_kwargs.pop("future_timestamps", None)
+    forecast_kwargs.pop("item_ids", None)
+    forecast_kwargs.setdefault("num_samples", forecast.num_samples)
+    series_offset = forecast_kwargs.pop("series_offset", 0)
+    frames = [context] if isinstance(context, pd.DataFrame) else list(context)
+
+    def forecast_fn(pseudo, h, future, offset):
+        return pipeline.forecast(
+            pseudo,
+            horizon=h,
+            future_timestamps=future,
+            series_offset=series_offset + offset,
+            **forecast_kwargs,
+        ).samples
+
+    samples, info = calibrate_samples(
+        forecast_fn,
+        frames,
+        horizon,
+        forecast.samples,
+        config,
+        column_mapping=forecast_kwargs.get("column_mapping"),
+        allow_non_positive=forecast_kwargs.get("allow_non_positive", False),
+        constructed=forecast.constructed_columns,
+        window=forecast_kwargs.get("lookback") or pipeline.max_context,
+    )
+    return dataclasses.replace(forecast, samples=samples, calibration=info)
+
+
+def calibrate_samples(
+    forecast_fn: ForecastFn,
+    context: Sequence[pd.DataFrame],
+    horizon: int,
+    samples: np.ndarray,
+    config: str | Mapping | CalibrationConfig = "conformal",
+    column_mapping: Mapping[str, str] | None = None,
+    allow_non_positive: bool = False,
+    constructed: Sequence[Sequence[str]] | None = None,
+    window: int | None = None,
+) -> tuple[np.ndarray, list[dict]]:
+    """Calibrate the sample paths of any forecaster (the engine of `calibrate_forecast`).
+
+    Parameters
+    ----------
+    forecast_fn : callable
+        ``forecast_fn(frames, horizon, future_timestamps, series_offset) -> samples`` (see `ForecastFn`),
+        called with pseudo-contexts ``context[i].iloc[:t]`` only, never with a bar at or after an origin;
+        ``frames[j]`` is a pseudo-context of series ``series_offset + j``, and ``future_timestamps`` the
+        timestamps of its bars ``t .. t+H-1`` (None when the contexts have none).
+    context : list of DataFrames
+        The forecast's contexts, whole.
+    horizon : int
+        Steps of `samples`.
+    samples : ndarray
+        The forecast to calibrate, shaped (n_series, num_samples, horizon, 6), price units.
+    config : str, dict or CalibrationConfig, default="conformal"
+        Method and origins.
+    column_mapping, allow_non_positive
+        As for `KronosPipeline.forecast` (to read the realised bars of the contexts).
+    constructed : list of tuple of str, optional
+        Per series, the columns constructed by the pipeline (left uncalibrated).
+    window : int, optional
+        Bars the forecaster uses of a context (None: all); half of it is the default `min_context`.
+
+    Returns
+    -------
+    samples : ndarray
+        Calibrated, same shape; paths stay paths (one monotone map per step and column group).
+    info : list of dict
+        Per series: ``method``, ``origins`` (the origins t used), ``n_origins``, ``levels``, ``price_space``
+        ("log" or "linear"), ``factors`` (column -> array (horizon, len(levels)) for conformal or
+        (horizon,) for scale), ``scores`` (column -> pseudo-forecast scores (n_origins, horizon)),
+        ``pseudo_coverage`` (level -> coverage of the raw pseudo-forecasts' central close intervals),
+        ``ohlc_repairs`` (candles whose high/low had to be repaired after the map; 0 for a monotone map) and
+        ``volume_clipped`` (volume/amount draws pulled back within bounds).
+    """
+    from .pipeline import MIN_CONTEXT_BARS
+
+    config = CalibrationConfig.coerce(config)
+    horizon = check_positive_int(horizon, "horizon")
+    frames = list(context)
+    samples = np.asarray(samples, dtype=np.float64)
+    if samples.ndim != 4 or samples.shape[0] != len(frames) or samples.shape[2] != horizon:
+        raise KronosInputError(
+            f"`samples` must be shaped ({len(frames)}, num_samples, {horizon}, {len(KRONOS_COLUMNS)}), "
+            f"found: {samples.shape}."
+        )
+    n_series, n_samples = samples.shape[:2]
+    if n_samples < 2:
+        warnings.warn(
+            "calibration needs num_samples >= 2: a single path has no spread to widen; it is returned as is.",
+            UserWarning,
+            stacklevel=3,
+        )
+    constructed = list(constructed) if constructed else [()] * n_series
+
+    # Realised bars of each context, and the origins inside it.
+    realised, stamps, origins, min_contexts = [], [], [], []
+    for i, df in enumerate(frames):
+        name = f"context[{i}]" if n_series > 1 else "context"
+        frame, ts = prepare_context(
+            df,
+            name=name,
+            min_length=MIN_CONTEXT_BARS,
+            column_mapping=column_mapping,
+            require_positive=not allow_non_positive,
+        )
+        realised.append(frame)
+        stamps.append(ts)
+        used = len(frame) if window is None else min(len(frame), window)
+        min_contexts.append(max(MIN_CONTEXT_BARS, config.min_context or used // 2))
+        origins.append(_origins(len(frame), horizon, config, min_contexts[-1]))
+    short = [i for i in range(n_series) if len(origins[i]) < config.min_origins]
+    if short:
+        i = short[0]
+        warnings.warn(
+            f"calibration: {len(short)} of {n_series} series with fewer than {config.min_origins} "
+            f"pseudo-forecast origins (context[{i}]: {len(origins[i])} from {len(realised[i])} bars, each "
+            f"origin with {min_contexts[i]} bars before it and the horizon {horizon} after); their "
+            f"calibration is rough{' or absent' if not origins[i] else ''}. Pass longer contexts.",
+            UserWarning,
+            stacklevel=3,
+        )
+
+    pseudo = _pseudo_forecasts(forecast_fn, frames, stamps, origins, horizon, n_samples)
+    out = samples.copy()
+    info = []
+    for i in range(n_series):
+        out[i], series_info = _calibrate_series(
+            samples[i], pseudo[i], realised[i], origins[i], horizon, config, constructed[i]
+        )
+        info.append(series_info)
+    return out, info
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Pseudo-forecasts
+
+
+def _origins(n: int, horizon: int, config: CalibrationConfig, min_context: int) -> list[int]:
+    """Origins t = n - horizon - k * step (k = 0..n_origins-1) with `min_context` bars or more before them."""
+    step = config.step
+    if step is None:
+        room = n - horizon - min_context
+        step = min(max(room // max(config.n_origins - 1, 1), 1), horizon)
+    cuts = [n - horizon - k * step for k in range(config.n_origins)]
+    return [t for t in cuts if t >= min_context]
+
+
+def _pseudo_forecasts(forecast_fn, frames, stamps, origins, horizon, n_samples) -> list[np.ndarray]:
+    """Per series, the pseudo-forecasts' samples (n_origins_i, S, H, 6), origin k at row k.
+
+    Call k holds every series that has an origin k, in runs of consecutive series (so each series is passed
+    with its own position as offset and keeps its random streams).
+    """
+    n_series = len(frames)
+    pseudo = [np.empty((len(o), n_samples, horizon, len(KRONOS_COLUMNS))) for o in origins]
+    for k in range(max((len(o) for o in origins), default=0)):
+        have = [i for i in range(n_series) if len(origins[i]) > k]
+        for run in _runs(have):
+            cuts = [origins[i][k] for i in run]
+            pieces = [frames[i].iloc[:t] for i, t in zip(run, cuts, strict=True)]
+            future = [
+                stamps[i][t : t + horizon] if stamps[i] is not None else None
+                for i, t in zip(run, cuts, strict=True)
+            ]
+            got = forecast_fn(pieces, horizon, None if any(f is None for f in future) else future, run[0])
+            got = np.asarray(got, dtype=np.float64)
+            if got.shape != (len(run), n_samples, horizon, len(KRONOS_COLUMNS)):
+                raise ValueError(
+                    f"`forecast_fn` returned samples shaped {got.shape} for {len(run)} pseudo-contexts; "
+                    f"expected ({len(run)}, {n_samples}, {horizon}, {len(KRONOS_COLUMNS)})."
+                )
+            for j, i in enumerate(run):
+                pseudo[i][k] = got[j]
+    return pseudo
+
+
+def _runs(indices: list[int]) -> list[list[int]]:
+    """Consecutive runs of sorted integers: [0, 1, 3] -> [[0, 1], [3]]."""
+    runs: list[list[int]] = []
+    for i in indices:
+        if runs and runs[-1][-1] == i - 1:
+            runs[-1].append(i)
+        else:
+            runs.append([i])
+    return runs
+
+
+# ------------------------------------------------------------------------------------------------------------
+# One series
+
+
+def _calibrate_series(x, pseudo, frame, origins, horizon, config, constructed):
+    """Calibrate one series' samples x (S, H, 6) from its pseudo-forecasts (K, S, H, 6)."""
+    K = len(origins)
+    info: dict[str, Any] = {
+        "method": config.method,
+        "origins": list(origins),
+        "n_origins": K,
+        "levels": list(config.levels) if config.method == "conformal" else None,
+        "price_space": None,
+        "factors": {},
+        "scores": {},
+        "pseudo_coverage": {},
+        "ohlc_repairs": 0,
+        "volume_clipped": 0,
+    }
+    if K == 0 or x.shape[0] < 2:
+        return x, info
+    # (K, H) realised bars after each origin
+    truth = np.stack([frame.to_numpy()[t : t + horizon] for t in origins])  # (K, H, n_cols)
+    cols = list(frame.columns)
+    out = x.copy()
+
+    # prices: one map, fitted on close, applied to open/high/low/close
+    ctx_prices = frame[["open", "high", "low", "close"]].to_numpy()
+    log_space = (ctx_prices > 0).all() and (x[..., _PRICES] > 0).all() and (pseudo[..., _CLOSE] > 0).all()
+    fwd, inv = (np.log, np.exp) if log_space else (_identity, _identity)
+    info["price_space"] = "log" if log_space else "linear"
+    y_close = fwd(truth[..., cols.index("close")])
+    p_close = fwd(pseudo[..., _CLOSE])  # (K, S, H)
+    fitted = _fit(p_close, y_close, config)
+    info["factors"]["close"], info["scores"]["close"] = fitted.factors, fitted.scores
+    info["pseudo_coverage"] = _coverage(p_close, y_close, config.levels)
+    prices = fwd(x[..., _PRICES])  # (S, H, 4)
+    raw_ok = _candles_ok(x[..., _PRICES])
+    out[..., _PRICES] = inv(fitted.apply(fwd(x[..., _CLOSE]), prices))
+    broken = raw_ok & ~_candles_ok(out[..., _PRICES])
+    if broken.any():  # keep every candle that was consistent consistent
+        o, h, lo, c = (out[..., j] for j in _PRICES)
+        out[..., _PRICES[1]] = np.where(broken, np.maximum.reduce([o, h, lo, c]), h)
+        out[..., _PRICES[2]] = np.where(broken, np.minimum.reduce([o, h, lo, c]), lo)
+    info["ohlc_repairs"] = int(broken.sum())
+
+    # volume and amount: each its own map in asinh(v / s) space
+    for name in _VOLUMES:
+        if name in constructed or name not in cols:
+            continue
+        j = KRONOS_COLUMNS.index(name)
+        ctx = frame[name].to_numpy()
+        s = VOLUME_SCALE * (float(np.median(ctx[ctx > 0])) if (ctx > 0).any() else 1.0)
+        fv = _fit(np.arcsinh(pseudo[..., j] / s), np.arcsinh(truth[..., cols.index(name)] / s), config)
+        info["factors"][name], info["scores"][name] = fv.factors, fv.scores
+        v = np.arcsinh(x[..., j] / s)
+        mapped = fv.apply(v, v[..., None])[..., 0]
+        # bounds: the context's and the samples' range, widened by the context's width on each side (a
+        # volume pseudo-forecast without spread gives huge factors); a non-negative volume stays non-negative
+        c = np.arcsinh(ctx / s)
+        lo, hi = min(c.min(), v.min()) - np.ptp(c), max(c.max(), v.max()) + np.ptp(c)
+        lo = np.where(x[..., j] >= 0, max(lo, 0.0), lo)
+        clipped = (mapped < lo) | (mapped > hi)
+        out[..., j] = np.sinh(np.clip(mapped, lo, hi)) * s
+        info["volume_clipped"] += int(clipped.sum())
+    return out, info
+
+
+def _identity(a):
+    return a
+
+
+def _candles_ok(p: np.ndarray) -> np.ndarray:
+    """Whether high >= max(open, close, low) and low <= min(open, close) (..., 4) -> (...)."""
+    o, h, lo, c = (p[..., j] for j in range(4))
+    return (h >= np.maximum.reduce([o, lo, c])) & (lo <= np.minimum(o, c))
+
+
+def _coverage(pseudo, y, levels) -> dict[float, float]:
+    """Coverage of the pseudo-forecasts' central intervals (K, S, H) vs (K, H), over origins and steps."""
+    a = np.asarray(levels)
+    lo, hi = np.split(np.quantile(pseudo, np.r_[0.5 - a / 2, 0.5 + a / 2], axis=1), 2)  # each (L, K, H)
+    inside = (y >= lo) & (y <= hi)
+    return {level: float(c) for level, c in zip(levels, inside.mean(axis=(1, 2)), strict=True)}
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Fitting and applying the maps
+
+
+@dataclass
+class _Fitted:
+    """A fitted calibration of one column group: factors per step, and how to apply them."""
+
+    method: str
+    factors: np.ndarray  # (H, L) conformal or (H,) scale
+    scores: np.ndarray  # (K, H)
+    levels: tuple[float, ...]
+
+    def apply(self, ref: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """Map `values` (S, H, C) by the map built on the reference column `ref` (S, H) of the forecast."""
+        m, wp, wm = _centre_and_widths(ref)  # (H,)
+        d = values - m[None, :, None]
+        if self.method == "scale":
+            return m[None, :, None] + self.factors[None, :, None] * d
+        out = values.copy()
+        upper = np.quantile(
+            ref, 0.5 + np.asarray(self.levels) / 2, axis=0
+        )  # (L, H) the forecast's own levels
+        lower = np.quantile(ref, 0.5 - np.asarray(self.levels) / 2, axis=0)
+        for h in range(ref.shape[1]):
+            for side, w, q in ((1.0, wp[h], upper[:, h]), (-1.0, wm[h], lower[:, h])):
+                if w <= 0:  # no spread on this side: nothing to scale
+                    continue
+                sel = side * d[:, h] > 0  # (S, C) values on this side of the median
+                u = side * d[:, h][sel] / w
+                u_grid = side * (q - m[h]) / w  # (L,) standardised positions of the forecast's quantiles
+                out[:, h][sel] = m[h] + side * w * _piecewise(u, u_grid, self.factors[h])
+        return out
+
+
+def _piecewise(u: np.ndarray, u_grid: np.ndarray, f_grid: np.ndarray) -> np.ndarray:
+    """Monotone map of standardised deviations u >= 0 via (0, 0) and (u_grid, f_grid), then proportional."""
+    keep = np.isfinite(u_grid) & (u_grid > 0)
+    if not keep.any():
+        return u
+    xp = np.r_[0.0, np.maximum.accumulate(u_grid[keep])]
+    fp = np.r_[0.0, f_grid[keep]]
+    return np.where(u <= xp[-1], np.interp(u, xp, fp), u * fp[-1] / xp[-1])
+
+
+def _centre_and_widths(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Median and mean deviations above/below it of samples (..., S, H) -> each (..., H).
+
+    A side without spread borrows the other side's width; both zero means no spread.
+    """
+    m = np.median(x, axis=-2)
+    d = x - m[..., None, :]
+    up, down = d > 0, d < 0
+    wp = np.where(up, d, 0.0).sum(-2) / np.maximum(up.sum(-2), 1)
+    wm = np.where(down, -d, 0.0).sum(-2) / np.maximum(down.sum(-2), 1)
+    return m, np.where(wp > 0, wp, wm), np.where(wm > 0, wm, wp)
+
+
+def _fit(pseudo: np.ndarray, y: np.ndarray, config: CalibrationConfig) -> _Fitted:
+    """Factors from pseudo-forecast samples (K, S, H) and realised values (K, H), in the calibration space."""
+    m, wp, wm = _centre_and_widths(pseudo)  # (K, H)
+    e = y - m
+    w = np.where(e >= 0, wp, wm)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scores = np.where(e == 0, 0.0, np.abs(e) / w)  # (K, H); inf where the pseudo-forecast has no spread
+    scores = np.minimum(scores, config.max_factor)
+    H = scores.shape[1]
+    near = [slice(max(0, h - config.pool_steps), h + config.pool_steps + 1) for h in range(H)]
+    levels = np.asarray(config.levels)
+    if config.method == "scale":
+        factors = np.array([_crps_optimal_scale(pseudo[..., s] - m[:, None, s], e[:, s]) for s in near])
+    elif config.pool_shape:
+        # per step: the median score of the nearby steps (how wide); per level: the conformal quantile of all
+        # scores in units of their step's median (the tails' shape, from K x H scores)
+        scale = np.array([np.median(scores[:, s]) for s in near])  # (H,)
+        scale = np.where(scale > 0, scale, 1.0)
+        factors = scale[:, None] * _conformal_quantile((scores / scale).ravel(), levels)[None, :]
+    else:
+        factors = np.stack([_conformal_quantile(scores[:, s].ravel(), levels) for s in near])  # (H, L)
+    return _Fitted(
+        config.method, np.clip(factors, 1.0 / config.max_factor, config.max_factor), scores, config.levels
+    )
+
+
+def _conformal_quantile(scores: np.ndarray, levels: np.ndarray) -> np.ndarray:
+    """Split-conformal quantiles of n scores: level a (n + 1) / n (at most the largest), interpolated."""
+    n = len(scores)
+    return np.quantile(scores, np.minimum(levels * (n + 1) / n, 1.0))
+
+
+def _crps_optimal_scale(d: np.ndarray, e: np.ndarray) -> float:
+    """The f >= 0 minimising sum over origins of CRPS(ensemble m + f d, y), d (K, S, W), e = y - m (K, W).
+
+    CRPS(f) = mean_j |f d_j - e| - f G / 2 with G = mean_jj' |d_j - d_j'|: convex and piecewise linear in f,
+    so the minimum is at the breakpoint e / d_j where the right derivative turns non-negative.
+    """
+    K, S, W = d.shape
+    d = np.moveaxis(d, 1, -1).reshape(K * W, S)  # (N, S) one ensemble per (origin, step)
+    e = e.reshape(K * W)
+    ds = np.sort(d, axis=1)
+    gini = 2.0 * (ds * (2 * np.arange(S) - S + 1)).sum(axis=1) / S**2  # mean |d_j - d_j'|
+    # right derivative at f -> 0+: d * sign(f d - e) = -d sign(e) (or |d| where e = 0)
+    slope0 = np.where(e[:, None] == 0, np.abs(d), -d * np.sign(e)[:, None]).sum() / S - 0.5 * gini.sum()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        b = e[:, None] / d
+    jump = np.where(np.isfinite(b) & (b > 0), 2.0 * np.abs(d) / S, 0.0).ravel()
+    b = b.ravel()
+    pos = jump > 0
+    if slope0 >= 0 or not pos.any():
+        return 0.0 if slope0 >= 0 else 1.0
+    order = np.argsort(b[pos])
+    cum = slope0 + np.cumsum(jump[pos][order])
+    hit = np.searchsorted(cum, 0.0, side="left")
+    return float(b[pos][order][min(hit, len(cum) - 1)])
