@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 TORCH := torch==2.13.0
 
-.PHONY: venv test lint bench bench-speed docs train-bundled clean
+.PHONY: venv test lint bench bench-calibration bench-synthetic bench-speed docs train-bundled clean
 
 venv: $(VENV)/.stamp-base
 
@@ -31,6 +31,10 @@ $(VENV)/.stamp-bench: pyproject.toml $(VENV)/.stamp-base
 	$(PIP) install -e '.[bench]'
 	touch $@
 
+$(VENV)/.stamp-synth: pyproject.toml $(VENV)/.stamp-base
+	$(PIP) install -e '.[synth]'
+	touch $@
+
 $(VENV)/.stamp-train: pyproject.toml $(VENV)/.stamp-base
 	$(PIP) install -e '.[train]'
 	touch $@
@@ -47,6 +51,14 @@ lint: $(VENV)/.stamp-dev
 
 bench: $(VENV)/.stamp-bench
 	$(VENV)/bin/kronos-bench run benchmarks/suites/default.yaml
+
+# raw Kronos vs its two calibration methods on the default suite's windows (~30 min on 2 cores)
+bench-calibration: $(VENV)/.stamp-bench
+	$(VENV)/bin/kronos-bench run benchmarks/suites/calibration.yaml
+
+# synthetic futures of the bundled checkpoint on a held-out asset: fidelity report, sweep, two backtests
+bench-synthetic: $(VENV)/.stamp-synth
+	$(PY) benchmarks/synthetic/example.py --out-dir benchmarks/results/synthetic
 
 bench-speed: $(VENV)/.stamp-dev
 	$(PY) benchmarks/speed/bench_generation.py

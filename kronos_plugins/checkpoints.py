@@ -101,6 +101,50 @@ def _bundled_checked(directory: str, state: tuple) -> tuple[Path, Path, int]:
     return d / "model", d / "tokenizer", int(meta["max_context"])
 
 
+def checkpoint_pair(
+    model: str | os.PathLike | None, tokenizer: str | os.PathLike | None, max_context: int | None = None
+) -> tuple[str | os.PathLike, str | os.PathLike, int]:
+    """Resolve what a user names into (model, tokenizer, max_context), before anything is loaded.
+
+    The one place that reads every way of naming a checkpoint:
+
+    - ``model=None`` or ``"bundled"`` (and no tokenizer): the bundled checkpoint, checked against its
+      SHA256SUMS, with its training context;
+    - a directory holding ``model/`` and ``tokenizer/`` (as training writes and the test fixtures are laid
+      out), with no tokenizer: those two, and the ``max_context`` of its ``bundle.json`` if it has one;
+    - a published model id without tokenizer: its published tokenizer;
+    - otherwise a model and a tokenizer, each a checkpoint directory or hub id.
+
+    ``max_context`` given is kept; else the bundle's, else the published value for known ids (512 for others).
+
+    Raises
+    ------
+    ValueError
+        A tokenizer without a model, or a model that is not a published id without a tokenizer.
+    """
+    if model is None or str(model) == BUNDLED_NAME:
+        if tokenizer is not None:
+            raise ValueError(
+                "`tokenizer` given without `model`: pass both, or neither for the bundled checkpoint."
+            )
+        model, tokenizer, bundled_context = bundled_checkpoint()
+        return model, tokenizer, bundled_context if max_context is None else max_context
+    path = Path(model).expanduser()
+    if tokenizer is None and (path / "model").is_dir() and (path / "tokenizer").is_dir():
+        if max_context is None and (path / "bundle.json").is_file():
+            max_context = int(json.loads((path / "bundle.json").read_text())["max_context"])
+        model, tokenizer = path / "model", path / "tokenizer"
+    name = str(model)
+    if tokenizer is None:
+        if name not in PUBLISHED_TOKENIZER:
+            raise ValueError(
+                f"`tokenizer` is required for model `{name}`: it is not a published id, nor a directory holding "
+                "`model/` and `tokenizer/`."
+            )
+        tokenizer = PUBLISHED_TOKENIZER[name]
+    return model, tokenizer, published_max_context(name) if max_context is None else max_context
+
+
 def resolve_checkpoint(
     name_or_path: str | os.PathLike, revision: str | None = None, cache_dir: str | os.PathLike | None = None
 ) -> Path:

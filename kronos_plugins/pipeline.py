@@ -22,15 +22,7 @@ import torch
 
 from .calendar import infer_future_timestamps, time_features
 from .calibration import CalibrationConfig, calibrate_forecast
-from .checkpoints import (
-    BUNDLED_NAME,
-    DEFAULT_MAX_CONTEXT,
-    PUBLISHED_TOKENIZER,
-    bundled_checkpoint,
-    load_model,
-    load_tokenizer,
-    published_max_context,
-)
+from .checkpoints import DEFAULT_MAX_CONTEXT, checkpoint_pair, load_model, load_tokenizer
 from .columns import complete_volume_amount
 from .config import SamplingConfig
 from .forecast import KronosForecast
@@ -137,9 +129,11 @@ class KronosPipeline:
             Checkpoint directories (``config.json`` + ``model.safetensors``) or hub ids such as
             ``"NeoQuasar/Kronos-small"``. For a published model id the tokenizer may be omitted (its published
             tokenizer is used). With neither (or ``model="bundled"``), the small checkpoint shipped in the
-            package loads, offline, with its training context (see its MODEL_CARD.md).
+            package loads, offline, with its training context (see its MODEL_CARD.md). A directory holding
+            ``model/`` and ``tokenizer/`` may be passed as `model` alone (see `checkpoints.checkpoint_pair`).
         max_context : int, optional
-            Defaults to the published value for known ids (512; 2048 for Kronos-mini), else 512.
+            Defaults to the bundled checkpoint's training context, the published value for known ids (512;
+            2048 for Kronos-mini), else 512.
         device : str, optional
             ``"cpu"`` (default), ``"cuda"``, ...
         revision, cache_dir
@@ -151,20 +145,7 @@ class KronosPipeline:
         -----
         Weights loaded once are reused by later calls with the same checkpoint and device (adapters share them).
         """
-        if model is None or str(model) == BUNDLED_NAME:
-            if tokenizer is not None:
-                raise ValueError(
-                    "`tokenizer` given without `model`: pass both, or neither for the bundled checkpoint."
-                )
-            model, tokenizer, bundled_context = bundled_checkpoint()
-            max_context = bundled_context if max_context is None else max_context
-        name = str(model)
-        if tokenizer is None:
-            if name not in PUBLISHED_TOKENIZER:
-                raise ValueError(f"`tokenizer` is required for model `{name}` (it is not a published id).")
-            tokenizer = PUBLISHED_TOKENIZER[name]
-        if max_context is None:
-            max_context = published_max_context(name)
+        model, tokenizer, max_context = checkpoint_pair(model, tokenizer, max_context)
         dev = str(torch.device(device or "cpu"))
         m = _load_shared("model", model, revision, cache_dir, dev, load_model)
         t = _load_shared("tokenizer", tokenizer, revision, cache_dir, dev, load_tokenizer)

@@ -141,6 +141,7 @@ def prepare_context(
             columns[col] <= 0,
             f"column `{col}` must be > 0",
             lambda i, c=col: f"{c}={_num(columns[c][i])}",
+            hint="; for series that are not prices (spreads, returns) pass `allow_non_positive=True`",
         )
     _check_ohlc(df, name, columns)
     for col in ("volume", "amount"):
@@ -360,13 +361,13 @@ def _check_finite(df: pd.DataFrame, name: str, col: str, values: np.ndarray) -> 
         )
 
 
-def _check_first(df: pd.DataFrame, name: str, bad: np.ndarray, rule: str, show) -> None:
+def _check_first(df: pd.DataFrame, name: str, bad: np.ndarray, rule: str, show, hint: str = "") -> None:
     """Raise naming the first row where ``bad`` holds."""
     if bad.any():
         first = int(np.argmax(bad))
         raise KronosInputError(
             f"`{name}` {rule}, but {_where(df, first)} has {show(first)} ({int(bad.sum())} offending "
-            "row(s) in all); clean the data or check the column mapping."
+            f"row(s) in all); clean the data or check the column mapping{hint}."
         )
 
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 
 from ..calibration import CalibrationConfig
 from ..config import SamplingConfig
-from ..pipeline import KronosPipeline
-from ..validation import KRONOS_COLUMNS, KronosInputError
+from ..pipeline import MIN_CONTEXT_BARS, KronosPipeline
+from ..validation import KRONOS_COLUMNS, KronosInputError, check_positive_int
 
 
 def require(module: str, adapter: str, extra: str):
@@ -68,6 +68,8 @@ class KronosSettings:
             num_samples=self.num_samples, temperature=self.temperature, top_k=self.top_k, top_p=self.top_p
         )
         CalibrationConfig.coerce(self.calibration)  # a bad method or field fails here, not at predict
+        if self.lookback is not None:
+            check_positive_int(self.lookback, "lookback", minimum=MIN_CONTEXT_BARS)
         if self.column_mapping is not None:
             unknown = sorted(set(self.column_mapping) - set(KRONOS_COLUMNS))
             if unknown:

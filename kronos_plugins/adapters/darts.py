@@ -84,6 +84,9 @@ class KronosModel(GlobalForecastingModel):
         input's order. Components that map to no Kronos column are never forecast.
     lookback : int, optional
         Use only the last `lookback` bars of each context (None: the whole history up to the origin).
+    allow_non_positive : bool, default=False
+        Accept values <= 0 in price components (series that are not prices, e.g. spreads or returns); by
+        default they are an error.
     calibration : {None, "conformal", "scale"}, dict or CalibrationConfig, optional
         Calibrate the sample paths from pseudo-forecasts inside each series up to the origin (see
         `kronos_plugins.calibration`); costs ``1 + n_origins`` forecasts per `predict`. Needs
@@ -142,6 +145,7 @@ class KronosModel(GlobalForecastingModel):
         column_mapping: dict[str, str] | None = None,
         output_components: Sequence[str] | None = None,
         lookback: int | None = None,
+        allow_non_positive: bool = False,
         calibration: str | dict | CalibrationConfig | None = None,
     ):
         super().__init__(add_encoders=None)
@@ -157,6 +161,7 @@ class KronosModel(GlobalForecastingModel):
             seed=seed,
             column_mapping=column_mapping,
             lookback=lookback,
+            allow_non_positive=allow_non_positive,
             calibration=calibration,
         )
         if isinstance(output_components, str):
@@ -198,7 +203,12 @@ class KronosModel(GlobalForecastingModel):
         _no_covariates(past_covariates, future_covariates)
         for i, s in enumerate(_as_list(series)):
             lay = self._layout(s, 1, _name(series, i))
-            prepare_context(lay.frame, name=_name(series, i), min_length=MIN_CONTEXT_BARS)
+            prepare_context(
+                lay.frame,
+                name=_name(series, i),
+                min_length=MIN_CONTEXT_BARS,
+                require_positive=not self.settings.allow_non_positive,
+            )
         super().fit(series)
         return self
 

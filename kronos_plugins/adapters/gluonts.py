@@ -84,6 +84,10 @@ class KronosPredictor(RepresentablePredictor):
         targets.
     batch_size : int, default=16
         Entries per pipeline call.
+    lookback : int, optional
+        Use only the last `lookback` bars of each entry's target as context (None: the whole target).
+    allow_non_positive : bool, default=False
+        Accept values <= 0 in price rows (targets that are not prices); by default they are an error.
     calibration : {None, "conformal", "scale"}, dict or CalibrationConfig, optional
         Calibrate the sample paths from pseudo-forecasts inside each entry's target (see
         `kronos_plugins.calibration`); costs ``1 + n_origins`` forecasts per entry. It is kept as the dict
@@ -128,6 +132,8 @@ class KronosPredictor(RepresentablePredictor):
         column_mapping: dict[str, str] | None = None,
         target_columns: list[str] | None = None,
         batch_size: int = 16,
+        lookback: int | None = None,
+        allow_non_positive: bool = False,
         calibration: str | dict | CalibrationConfig | None = None,
     ) -> None:
         prediction_length = check_positive_int(prediction_length, "prediction_length")
@@ -151,6 +157,8 @@ class KronosPredictor(RepresentablePredictor):
             top_p=top_p,
             seed=seed,
             column_mapping=column_mapping,
+            lookback=lookback,
+            allow_non_positive=allow_non_positive,
             calibration=calibration,
         )
         self.target_columns = None if target_columns is None else list(target_columns)
@@ -172,6 +180,8 @@ class KronosPredictor(RepresentablePredictor):
             column_mapping=column_mapping,
             target_columns=self.target_columns,
             batch_size=self.batch_size,
+            lookback=lookback,
+            allow_non_positive=allow_non_positive,
             calibration=calibration,
         )
 

@@ -19,6 +19,10 @@ Kronos runs through each of its four interfaces, each called through its host's 
     :class:`kronos_plugins.adapters.gluonts.KronosPredictor` ``predict`` on a one-entry dataset with a
     ``(6, T)`` target.
 
+``kronos-calibrated`` is the pipeline with ``calibration=`` (see :mod:`kronos_plugins.calibration`): its
+intervals are recalibrated from pseudo-forecasts inside each window's context, so it sees nothing the raw
+model does not. A calibrated forecast costs ``1 + n_origins`` forecasts.
+
 With the same seed all four draw the same paths for one window, except where a host forces a regular
 calendar: Darts and GluonTS index a series by a fixed frequency, so a context with gaps (weekends, holidays)
 is relabelled onto a regular grid ending at its last bar (see :func:`regular_calendar`), which changes the
@@ -260,10 +264,12 @@ class _Kronos:
         from kronos_plugins import KronosPipeline
 
         if self._pipe is None:
-            kwargs = dict(tokenizer=self.tokenizer, max_context=self.max_context, device=self.device)
-            if self.model_arg is not None:
-                kwargs["model"] = self.model_arg
-            self._pipe = KronosPipeline.from_pretrained(**kwargs)
+            self._pipe = KronosPipeline.from_pretrained(
+                model=self.checkpoint,
+                tokenizer=self.tokenizer,
+                max_context=self.max_context,
+                device=self.device,
+            )
         return self._pipe
 
     def _frame(self, context: pd.DataFrame) -> pd.DataFrame:
@@ -286,6 +292,32 @@ class KronosPipelineModel(_Kronos):
             top_p=self.top_p,
             seed=seed,
             lookback=self.lookback,
+        )
+        return fc.samples[0, :, :, _CLOSE]
+
+
+class KronosCalibratedModel(KronosPipelineModel):
+    """``kronos-calibrated``: `KronosPipeline.forecast` with ``calibration={"method", "n_origins"}``."""
+
+    interface = "pipeline+calibration"
+
+    def __init__(self, calibration: str = "conformal", n_origins: int = 24, **kronos):
+        super().__init__(**kronos)
+        self.calibration = calibration
+        self.n_origins = n_origins
+        self.name = f"kronos[{calibration}]"
+
+    def forecast(self, context: pd.DataFrame, horizon: int, num_samples: int, seed: int) -> np.ndarray:
+        fc = self.pipeline().forecast(
+            context[[c for c in KRONOS_COLUMNS if c in context.columns]],
+            horizon=horizon,
+            num_samples=num_samples,
+            temperature=self.temperature,
+            top_k=self.top_k,
+            top_p=self.top_p,
+            seed=seed,
+            lookback=self.lookback,
+            calibration={"method": self.calibration, "n_origins": self.n_origins},
         )
         return fc.samples[0, :, :, _CLOSE]
 
@@ -565,6 +597,19 @@ REGISTRY: dict[str, ModelSpec] = {
             requires=("torch",),
             kronos=True,
             cost=1.0,
+        ),
+        ModelSpec(
+            "kronos-calibrated",
+            "Kronos through KronosPipeline.forecast with calibrated intervals (calibration=...)",
+            {
+                **_kronos_settings(),
+                "calibration": _Setting("conformal", _choice("conformal", "scale"), "'conformal' or 'scale'"),
+                "n_origins": _Setting(24, _int(1), "a positive integer (pseudo-forecasts per window)"),
+            },
+            KronosCalibratedModel,
+            requires=("torch",),
+            kronos=True,
+            cost=25.0,
         ),
         ModelSpec(
             "kronos-darts",

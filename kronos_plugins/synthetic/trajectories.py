@@ -371,13 +371,9 @@ def load_pipeline(
     """
     if isinstance(checkpoint, KronosPipeline):
         return checkpoint
-    kwargs = {"max_context": max_context, "device": device}
-    if checkpoint is None:
-        return KronosPipeline.from_pretrained(**({"tokenizer": tokenizer} if tokenizer else {}), **kwargs)
-    path = Path(checkpoint)
-    if tokenizer is None and (path / "model").is_dir() and (path / "tokenizer").is_dir():
-        return KronosPipeline.from_pretrained(model=path / "model", tokenizer=path / "tokenizer", **kwargs)
-    return KronosPipeline.from_pretrained(model=checkpoint, tokenizer=tokenizer, **kwargs)
+    return KronosPipeline.from_pretrained(
+        model=checkpoint, tokenizer=tokenizer, max_context=max_context, device=device
+    )
 
 
 def generate_trajectories(

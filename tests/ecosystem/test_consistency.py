@@ -136,3 +136,56 @@ def test_calibrated_paths_are_identical_through_every_interface(bars):
     for name, paths in [("darts", darts_paths), ("sktime", sktime_paths), ("gluonts", gl.samples)]:
         np.testing.assert_array_equal(paths, expected, err_msg=name)
     assert gl.info["kronos"]["calibration"]["origins"] == fc.calibration[0]["origins"]
+
+
+def test_every_adapter_takes_every_shared_setting():
+    import dataclasses
+    import inspect
+
+    from kronos_plugins.adapters._common import KronosSettings
+
+    shared = {f.name for f in dataclasses.fields(KronosSettings)}
+    for cls in (KronosModel, KronosForecaster, KronosPredictor):
+        params = set(inspect.signature(cls.__init__).parameters)
+        assert shared <= params, f"{cls.__name__} lacks {sorted(shared - params)}"
+
+
+def test_lookback_and_non_positive_series_mean_the_same_in_every_interface(bars):
+    """A spread (values around 0) with lookback: the same paths everywhere, and the same refusal by default."""
+    spread = pd.Series(
+        (bars["close"].to_numpy(np.float32) - np.float32(bars["close"].mean())).astype(np.float64),
+        index=pd.date_range("2024-03-05 10:00", periods=len(bars), freq="5min"),
+    )
+    assert (spread < 0).any() and (spread > 0).any()
+    future = pd.date_range(spread.index[-1], periods=H + 1, freq="5min")[1:]
+    pipe = KronosPipeline.from_pretrained(**CKPT, max_context=SETTINGS["max_context"])
+    kw = {k: v for k, v in SETTINGS.items() if k != "max_context"}
+    extra = dict(lookback=24, allow_non_positive=True)
+    expected = pipe.forecast(
+        frame_from_close(spread), H, num_samples=S, future_timestamps=future, **kw, **extra
+    ).samples[0, ..., 3]
+    whole = pipe.forecast(
+        frame_from_close(spread), H, num_samples=S, future_timestamps=future, **kw, allow_non_positive=True
+    ).samples[0, ..., 3]
+    assert not np.allclose(expected, whole)  # the lookback changes the forecast
+
+    ds = ListDataset(
+        [{"start": pd.Period(spread.index[0], freq="5min"), "target": spread.to_numpy()}], freq="5min"
+    )
+
+    def darts(**more):
+        model = KronosModel(**CKPT, **SETTINGS, **more).fit(TimeSeries.from_series(spread))
+        return model.predict(H, num_samples=S).all_values()[:, 0, :].T
+
+    def sktime(**more):
+        sk = KronosForecaster(**CKPT, **SETTINGS, num_samples=S, **more).fit(spread.rename("close"))
+        return sk.predict_proba(fh=list(range(1, H + 1))).spl.iloc[:, 0].to_numpy().reshape(S, H)
+
+    def gluonts(**more):
+        predictor = KronosPredictor(prediction_length=H, **CKPT, **SETTINGS, num_samples=S, **more)
+        return next(iter(predictor.predict(ds))).samples
+
+    for name, run in [("darts", darts), ("sktime", sktime), ("gluonts", gluonts)]:
+        np.testing.assert_array_equal(run(**extra), expected, err_msg=name)
+        with pytest.raises(ValueError, match="allow_non_positive"):
+            run()

@@ -157,3 +157,41 @@ def test_when_hub_download_fails_then_error_says_how_to_load_offline(monkeypatch
     monkeypatch.setattr(huggingface_hub, "hf_hub_download", offline)
     with pytest.raises(CheckpointError, match="offline, pass a local directory"):
         load_model("NeoQuasar/Kronos-small")
+
+
+def test_checkpoint_pair_reads_every_way_of_naming_a_checkpoint(tmp_path):
+    from kronos_plugins.checkpoints import BUNDLED_DIR, checkpoint_pair
+
+    tiny = REFERENCE / "tiny-learnte"
+    # a directory holding model/ and tokenizer/, alone
+    assert checkpoint_pair(tiny, None) == (tiny / "model", tiny / "tokenizer", 512)
+    assert checkpoint_pair(str(tiny), None, 64)[2] == 64
+    # ... with a bundle.json: its training context (the bundled checkpoint copied elsewhere keeps it)
+    copy = tmp_path / "copy"
+    shutil.copytree(tiny, copy)
+    (copy / "bundle.json").write_text(json.dumps({"max_context": 96}))
+    assert checkpoint_pair(copy, None)[2] == 96
+    # the bundled default, by absence or by name
+    bundled = checkpoint_pair(None, None)
+    assert bundled[:2] == (BUNDLED_DIR / "model", BUNDLED_DIR / "tokenizer")
+    assert checkpoint_pair("bundled", None) == bundled
+    assert bundled[2] == json.loads((BUNDLED_DIR / "bundle.json").read_text())["max_context"]
+    # published ids get their tokenizer and window without a download
+    assert checkpoint_pair("NeoQuasar/Kronos-mini", None) == (
+        "NeoQuasar/Kronos-mini",
+        "NeoQuasar/Kronos-Tokenizer-2k",
+        2048,
+    )
+    # an explicit tokenizer wins over the directory layout
+    assert checkpoint_pair(tiny / "model", tiny / "tokenizer") == (tiny / "model", tiny / "tokenizer", 512)
+    with pytest.raises(ValueError, match="`tokenizer` given without `model`"):
+        checkpoint_pair(None, tiny / "tokenizer")
+    with pytest.raises(ValueError, match="nor a directory holding `model/` and `tokenizer/`"):
+        checkpoint_pair(tiny / "model", None)
+
+
+def test_a_checkpoint_directory_alone_loads_the_same_pipeline_as_its_two_parts():
+    tiny = REFERENCE / "tiny-learnte"
+    a = KronosPipeline.from_pretrained(tiny, max_context=64)
+    b = KronosPipeline.from_pretrained(tiny / "model", tokenizer=tiny / "tokenizer", max_context=64)
+    assert a.model is b.model and a.tokenizer is b.tokenizer

@@ -454,7 +454,47 @@ def test_registry_lists_baselines_and_every_kronos_interface():
         "kronos-darts",
         "kronos-sktime",
         "kronos-gluonts",
+        "kronos-calibrated",
     } <= set(REGISTRY)
+
+
+def test_kronos_calibrated_draws_the_pipelines_calibrated_paths_for_its_windows(csv_path, tmp_path):
+    """The harness entry passes its method and origins through, and calibrates only from the context."""
+    from kronos_plugins import KronosPipeline
+    from kronos_plugins.benchmark.runner import derive_seed
+
+    models = [
+        {"model": "naive"},
+        {"model": "kronos"},
+        {"model": "kronos-calibrated", "label": "kr-conformal", "n_origins": 10},
+        {"model": "kronos-calibrated", "label": "kr-scale", "calibration": "scale", "n_origins": 10},
+    ]
+    raw = _suite_dict(csv_path, models, horizons=[3])
+    raw["datasets"] = raw["datasets"][1:]  # the synthetic hourly series
+    suite = Suite.from_dict(raw)
+    assert suite.model("kr-conformal").settings["calibration"] == "conformal"
+    result = run_suite(suite, workers=1, cache_dir=tmp_path / "cache", progress=False)
+    assert result.windows["error"].isna().all(), result.windows["error"].dropna().tolist()
+
+    pipe = KronosPipeline.from_pretrained(TINY / "model", tokenizer=TINY / "tokenizer", max_context=64)
+    ds = plan_windows(suite, suite.datasets[0])
+    window = ds.windows[3][1]
+    seed = derive_seed(0, fingerprint(window))
+    ctx = window.context[["open", "high", "low", "close", "volume"]]
+    for label, method in (("kr-conformal", "conformal"), ("kr-scale", "scale")):
+        got = result.samples[(label, "synthetic", 3, window.origin_index, 0)]
+        want = pipe.forecast(
+            ctx, horizon=3, num_samples=16, seed=seed, calibration={"method": method, "n_origins": 10}
+        ).samples[0, :, :, 3]
+        np.testing.assert_allclose(got, want, rtol=1e-6)
+        # calibrated paths are not the raw ones: the harness does not silently run the raw model
+        assert not np.allclose(got, result.samples[("kronos", "synthetic", 3, window.origin_index, 0)])
+    with pytest.raises(SuiteError, match="calibration"):
+        Suite.from_dict(
+            _suite_dict(
+                csv_path, [{"model": "naive"}, {"model": "kronos-calibrated", "calibration": "isotonic"}]
+            )
+        )
 
 
 def test_lstm_trains_once_per_dataset_on_rows_before_the_first_origin(csv_path, monkeypatch):
