@@ -58,7 +58,7 @@ bench-calibration: $(VENV)/.stamp-bench
 
 # synthetic futures of the bundled checkpoint on a held-out asset: fidelity report, sweep, two backtests
 bench-synthetic: $(VENV)/.stamp-synth
-	$(PY) benchmarks/synthetic/example.py --out-dir benchmarks/results/synthetic
+	$(PY) benchmarks/synthetic/example.py --lookback 96 --out-dir benchmarks/results/synthetic
 
 bench-speed: $(VENV)/.stamp-dev
 	$(PY) benchmarks/speed/bench_generation.py

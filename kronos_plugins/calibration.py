@@ -5,9 +5,10 @@ This module widens (or narrows) them using only what is known at the forecast or
 makes `n_origins` *pseudo-forecasts* inside the context, from origins ``t = Tc - H - k * step``
 (k = 0..K-1, ``Tc`` bars of context, horizon ``H``), each from ``context[:t]`` alone with the forecast's own
 settings and random streams, and compares them with the bars ``t .. t+H-1`` that the context already holds.
-Origins keep `min_context` bars before them (by default half of what the forecast uses: pseudo-forecasts
-from much shorter contexts are worse than the forecast and would widen it too much) and are spread up to a
-horizon apart (overlapping outcomes make near-copies of the same error). What the pseudo-forecasts got wrong,
+Origins keep `min_context` bars before them (by default all the bars the forecast uses when the context has
+room for that, else half of them: pseudo-forecasts from much shorter contexts are worse than the forecast and
+would widen it too much) and are spread up to a horizon apart (overlapping outcomes make near-copies of the
+same error). What the pseudo-forecasts got wrong,
 step by step, fixes the real forecast:
 
 ``"conformal"`` (default)
@@ -111,10 +112,11 @@ class CalibrationConfig:
     min_origins : int, default=10
         Fewer usable origins than this gives a warning (the factors are then rough).
     min_context : int, optional
-        Fewest bars before an origin (at least 8). None (default): half the bars the forecast itself uses
-        (its `lookback`, else the pipeline's `max_context`, capped at the context's length; the whole context
-        for other forecasters). Pseudo-forecasts from much shorter contexts than the real forecast's are
-        worse than it, so they make the calibrated intervals too wide.
+        Fewest bars before an origin (at least 8). None (default): the bars the forecast itself uses (its
+        `lookback`, else the pipeline's `max_context`, capped at the context's length; the whole context for
+        other forecasters) when ``n_origins`` origins at least one bar apart fit after them, else half of
+        them. Pseudo-forecasts from much shorter contexts than the real forecast's are worse than it, so they
+        make the calibrated intervals too wide.
 
     Examples
     --------
@@ -338,7 +340,7 @@ def calibrate_samples(
         realised.append(frame)
         stamps.append(ts)
         used = len(frame) if window is None else min(len(frame), window)
-        min_contexts.append(max(MIN_CONTEXT_BARS, config.min_context or used // 2))
+        min_contexts.append(_min_context(len(frame), horizon, used, config))
         origins.append(_origins(len(frame), horizon, config, min_contexts[-1]))
     short = [i for i in range(n_series) if len(origins[i]) < config.min_origins]
     if short:
@@ -365,6 +367,19 @@ def calibrate_samples(
 
 # ------------------------------------------------------------------------------------------------------------
 # Pseudo-forecasts
+
+
+def _min_context(n: int, horizon: int, used: int, config: CalibrationConfig) -> int:
+    """Bars an origin needs before it: `config.min_context`, else all `used` bars of the forecast when the
+    context leaves room for `n_origins` such origins (each pseudo-forecast then sees as much as the forecast),
+    else half of them."""
+    from .pipeline import MIN_CONTEXT_BARS
+
+    if config.min_context is not None:
+        return max(MIN_CONTEXT_BARS, config.min_context)
+    if n - horizon - used >= config.n_origins - 1:
+        return max(MIN_CONTEXT_BARS, used)
+    return max(MIN_CONTEXT_BARS, used // 2)
 
 
 def _origins(n: int, horizon: int, config: CalibrationConfig, min_context: int) -> list[int]:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -58,6 +59,9 @@ def main(argv=None) -> dict:
     parser.add_argument("--context-bars", type=int, default=400)
     parser.add_argument("--paths", type=int, default=200)
     parser.add_argument("--length", type=int, default=120, help="bars per synthetic path")
+    parser.add_argument(
+        "--lookback", type=int, default=None, help="use only the last LOOKBACK context bars (96 for bundled)"
+    )
     parser.add_argument("--temperature", type=float, default=1.0)
     parser.add_argument("--top-p", type=float, default=1.0)
     parser.add_argument("--temperatures", default="0.5,1.0,1.5", help="sweep grid (comma-separated)")
@@ -88,6 +92,7 @@ def main(argv=None) -> dict:
         temperature=args.temperature,
         top_p=args.top_p,
         seed=args.seed,
+        lookback=args.lookback,
     )
     t_generate = time.perf_counter() - t0
     traj.save(out / "trajectories.npz")
@@ -103,12 +108,17 @@ def main(argv=None) -> dict:
         n_paths=args.sweep_paths,
         length=length,
         seed=args.seed,
+        lookback=args.lookback,
     )
     t_fidelity = time.perf_counter() - t0
     notes = {
+        "command": "python benchmarks/synthetic/example.py "
+        + " ".join(sys.argv[1:] if argv is None else argv),
         "asset": args.asset,
         "checkpoint": args.checkpoint or "bundled default",
-        "context bars": rows,
+        "context bars": rows
+        if args.lookback is None
+        else f"{rows} (the model sees the last {args.lookback})",
         "paths": f"{args.paths} x {length} bars",
         "temperature": args.temperature,
         "top_p": args.top_p,

@@ -281,6 +281,7 @@ class KronosPipelineModel(_Kronos):
     """``kronos``: one `KronosPipeline.forecast` call per window."""
 
     interface = "pipeline"
+    calibration = None
 
     def forecast(self, context: pd.DataFrame, horizon: int, num_samples: int, seed: int) -> np.ndarray:
         fc = self.pipeline().forecast(
@@ -292,6 +293,7 @@ class KronosPipelineModel(_Kronos):
             top_p=self.top_p,
             seed=seed,
             lookback=self.lookback,
+            calibration=self.calibration,
         )
         return fc.samples[0, :, :, _CLOSE]
 
@@ -303,23 +305,8 @@ class KronosCalibratedModel(KronosPipelineModel):
 
     def __init__(self, calibration: str = "conformal", n_origins: int = 24, **kronos):
         super().__init__(**kronos)
-        self.calibration = calibration
-        self.n_origins = n_origins
+        self.calibration = {"method": calibration, "n_origins": n_origins}
         self.name = f"kronos[{calibration}]"
-
-    def forecast(self, context: pd.DataFrame, horizon: int, num_samples: int, seed: int) -> np.ndarray:
-        fc = self.pipeline().forecast(
-            context[[c for c in KRONOS_COLUMNS if c in context.columns]],
-            horizon=horizon,
-            num_samples=num_samples,
-            temperature=self.temperature,
-            top_k=self.top_k,
-            top_p=self.top_p,
-            seed=seed,
-            lookback=self.lookback,
-            calibration={"method": self.calibration, "n_origins": self.n_origins},
-        )
-        return fc.samples[0, :, :, _CLOSE]
 
 
 class KronosDartsModel(_Kronos):

@@ -325,3 +325,18 @@ def test_calibration_page_runs(monkeypatch, tmp_path):
     namespace: dict = {"__name__": "__docs__"}
     for code in blocks:
         exec(compile(code, "docs/calibration.md", "exec"), namespace)
+
+
+def test_origins_keep_the_forecasts_whole_window_when_the_context_has_room(tiny_pipeline, ohlcv_input):
+    """Default `min_context`: the bars the forecast uses when K origins fit after them, else half of them."""
+    kw = dict(num_samples=4, seed=0, lookback=24)
+    config = {"method": "conformal", "n_origins": 5, "min_origins": 0}
+    # 60 bars, horizon 4, window 24: 60 - 4 - 24 = 32 >= 4 -> origins at least 24 bars in, spaced 4 apart
+    fc = tiny_pipeline.forecast(_frame(ohlcv_input, 0, 60), horizon=4, calibration=config, **kw)
+    assert fc.calibration[0]["origins"] == [56, 52, 48, 44, 40]
+    # horizon 20 leaves 60 - 20 - 24 = 16 >= 4 still: step min(16 // 4, 20) = 4, all origins >= 24
+    fc = tiny_pipeline.forecast(_frame(ohlcv_input, 0, 60), horizon=20, calibration=config, **kw)
+    assert fc.calibration[0]["origins"] == [40, 36, 32, 28, 24]
+    # 30 bars: 30 - 4 - 24 = 2 < 4 -> half the window (12); step min((30 - 4 - 12) // 4, 4) = 3
+    fc = tiny_pipeline.forecast(_frame(ohlcv_input, 0, 30), horizon=4, calibration=config, **kw)
+    assert fc.calibration[0]["origins"] == [26, 23, 20, 17, 14]
