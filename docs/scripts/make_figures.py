@@ -52,13 +52,13 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("MPLBACKEND", "Agg")
     import torch
 
-    import kronos_plugins.pipeline as pipeline
+    import kronos_plugins.checkpoints as checkpoints
     from kronos_plugins.checkpoints import BUNDLED_DIR
 
     torch.set_num_threads(1)  # small model: one thread beats contending ones on a shared machine
     if args.checkpoint is not None:
         ckpt = args.checkpoint.resolve()
-        pipeline.bundled_checkpoint = lambda *a, **k: (ckpt / "model", ckpt / "tokenizer", 128)
+        checkpoints.bundled_checkpoint = lambda *a, **k: (ckpt / "model", ckpt / "tokenizer", 128)
     elif not (BUNDLED_DIR / "bundle.json").is_file():
         print(
             f"make_figures: no bundled checkpoint in {BUNDLED_DIR}; run `make train-bundled`", file=sys.stderr

@@ -11,7 +11,7 @@ Checkpoints:
   (``tests/fixtures/kronos-reference/tiny-learnte``) for every ``NeoQuasar/*`` id, so pages can show the
   published ids; the model for ``NeoQuasar/Kronos-*`` and the tokenizer for ``NeoQuasar/Kronos-Tokenizer-*``.
   It honours ``local_dir`` (copies the file there) and fails for any other repository, as an offline hub would.
-- The bundled checkpoint is used when it is installed; otherwise `kronos_plugins.pipeline.bundled_checkpoint`
+- The bundled checkpoint is used when it is installed; otherwise `kronos_plugins.checkpoints.bundled_checkpoint`
   returns the tiny checkpoint with ``max_context=128`` (the bundle's window), so the pages run either way.
 - `kronos_plugins.pipeline._LOADED` (the shared-weights cache) starts empty for each page and is restored after
   it, so the fake hub's weights never leak into other tests.
@@ -120,6 +120,7 @@ def docs_env(tmp_path, monkeypatch):
     """Temp working directory, fake hub, bundled checkpoint (or the tiny stand-in), fresh weights cache."""
     import huggingface_hub
 
+    import kronos_plugins.checkpoints as checkpoints
     import kronos_plugins.pipeline as pipeline
     from kronos_plugins.checkpoints import BUNDLED_DIR
 
@@ -130,7 +131,7 @@ def docs_env(tmp_path, monkeypatch):
     monkeypatch.setattr(pipeline, "_LOADED", {})
     if not (BUNDLED_DIR / "bundle.json").is_file():
         monkeypatch.setattr(
-            pipeline, "bundled_checkpoint", lambda *a, **k: (TINY / "model", TINY / "tokenizer", 128)
+            checkpoints, "bundled_checkpoint", lambda *a, **k: (TINY / "model", TINY / "tokenizer", 128)
         )
     yield tmp_path
     torch.set_num_threads(threads)

@@ -65,7 +65,7 @@ def test_bundled_run_loads_with_no_argument(fake_run, tmp_path, monkeypatch, ohl
     assert "kronos-train --config x.yaml" in card and "Seed:** 7" in card and "1.0000" in card
     model_dir, tok_dir, max_context = bundled_checkpoint(dest)
     assert max_context == 96 and (model_dir / "model.safetensors").is_file()
-    monkeypatch.setattr("kronos_plugins.pipeline.bundled_checkpoint", lambda: bundled_checkpoint(dest))
+    monkeypatch.setattr("kronos_plugins.checkpoints.bundled_checkpoint", lambda: bundled_checkpoint(dest))
     monkeypatch.setattr("kronos_plugins.pipeline._LOADED", {})
     pipe = KronosPipeline.from_pretrained()
     assert pipe.max_context == 96
