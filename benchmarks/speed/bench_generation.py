@@ -140,7 +140,13 @@ def main(argv=None) -> dict:
         "",
         f"Device `{args.device}`, {args.threads} threads, float32, torch {torch.__version__}, "
         f"{platform.processor() or platform.machine()}, commit {commit}. Command: "
-        f"`python benchmarks/speed/bench_generation.py --threads {args.threads} --device {args.device}`.",
+        f"`python benchmarks/speed/bench_generation.py --threads {args.threads} --device {args.device}"
+        + (
+            f" --skip-reference-above {args.skip_reference_above}"
+            if args.skip_reference_above < 10**9
+            else ""
+        )
+        + "`.",
         "",
         "| case | fast path (s) | uncached reference algorithm (s) | speed-up | max abs diff |",
         "|---|---:|---:|---:|---:|",
