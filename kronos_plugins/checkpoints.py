@@ -44,10 +44,34 @@ PUBLISHED_TOKENIZER_MAX_CONTEXT = {
 }
 
 
+#: Architecture fields of the published models' config.json (from their state-dict manifest), so that a local
+#: copy of one (a download, a Hub cache snapshot, a fine-tuned copy) gets its published context too.
+PUBLISHED_ARCHITECTURE = {
+    "NeoQuasar/Kronos-mini": {"n_layers": 4, "d_model": 256, "n_heads": 4, "ff_dim": 512},
+    "NeoQuasar/Kronos-small": {"n_layers": 8, "d_model": 512, "n_heads": 8, "ff_dim": 1024},
+    "NeoQuasar/Kronos-base": {"n_layers": 12, "d_model": 832, "n_heads": 16, "ff_dim": 2048},
+}
+_PUBLISHED_BITS = {"s1_bits": 10, "s2_bits": 10}
+
+
 def published_max_context(name: str | os.PathLike) -> int:
-    """The published context of a model or tokenizer hub id (case-insensitive), else `DEFAULT_MAX_CONTEXT`."""
+    """The published context of a model or tokenizer: by hub id (case-insensitive), or for a model directory
+    whose config.json has a published model's architecture; else `DEFAULT_MAX_CONTEXT`."""
     known = {k.lower(): v for k, v in {**PUBLISHED_MAX_CONTEXT, **PUBLISHED_TOKENIZER_MAX_CONTEXT}.items()}
-    return known.get(str(name).rstrip("/").lower(), DEFAULT_MAX_CONTEXT)
+    key = str(name).rstrip("/").lower()
+    if key in known:
+        return known[key]
+    config = Path(name).expanduser() / CONFIG_NAME
+    if config.is_file():
+        try:
+            fields = json.loads(config.read_text())
+        except (OSError, ValueError):
+            return DEFAULT_MAX_CONTEXT  # loading the checkpoint reports a broken config properly
+        if isinstance(fields, dict) and "n_enc_layers" not in fields:  # a model, not a tokenizer
+            for hub_id, arch in PUBLISHED_ARCHITECTURE.items():
+                if all(fields.get(k) == v for k, v in {**arch, **_PUBLISHED_BITS}.items()):
+                    return PUBLISHED_MAX_CONTEXT[hub_id]
+    return DEFAULT_MAX_CONTEXT
 
 
 #: The small checkpoint trained by this project and shipped in the package (see its MODEL_CARD.md).

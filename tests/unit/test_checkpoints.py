@@ -195,3 +195,24 @@ def test_a_checkpoint_directory_alone_loads_the_same_pipeline_as_its_two_parts()
     a = KronosPipeline.from_pretrained(tiny, max_context=64)
     b = KronosPipeline.from_pretrained(tiny / "model", tokenizer=tiny / "tokenizer", max_context=64)
     assert a.model is b.model and a.tokenizer is b.tokenizer
+
+
+def test_local_copy_of_a_published_model_gets_its_published_context(tmp_path):
+    """A download or Hub-cache snapshot of Kronos-mini is recognised by its config, not only by its hub id."""
+    from kronos_plugins.checkpoints import checkpoint_pair, published_max_context
+
+    mini = {
+        "s1_bits": 10, "s2_bits": 10, "n_layers": 4, "d_model": 256, "n_heads": 4, "ff_dim": 512,
+        "ffn_dropout_p": 0.25, "attn_dropout_p": 0.1, "resid_dropout_p": 0.25, "token_dropout_p": 0.1,
+        "learn_te": True,
+    }  # fmt: skip
+    (tmp_path / "mini").mkdir()
+    (tmp_path / "mini" / "config.json").write_text(json.dumps(mini))
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "config.json").write_text(json.dumps({**mini, "d_model": 128}))
+    assert published_max_context(tmp_path / "mini") == 2048
+    assert published_max_context(tmp_path / "other") == 512  # an unknown architecture: the default
+    assert published_max_context(REFERENCE / "tiny-learnte" / "tokenizer") == 512
+    _, _, ctx = checkpoint_pair(tmp_path / "mini", REFERENCE / "tiny-learnte" / "tokenizer")
+    assert ctx == 2048
+    assert checkpoint_pair(tmp_path / "mini", "tok", max_context=300)[2] == 300  # given wins
