@@ -108,7 +108,7 @@ class CalibrationConfig:
         ``"conformal"``: take the tails' shape from the scores of all steps (in units of each step's median
         score) rather than from each step's K scores alone, which are too few for wide levels.
     max_factor : float, default=50.0
-        Factors are clipped to [1 / max_factor, max_factor].
+        Factors are clipped to [1 / max_factor, max_factor] (``info["factors_clipped"]`` counts them).
     min_origins : int, default=10
         Fewer usable origins than this gives a warning (the factors are then rough).
     min_context : int, optional
@@ -303,6 +303,7 @@ def calibrate_samples(
         ("log" or "linear"), ``factors`` (column -> array (horizon, len(levels)) for conformal or
         (horizon,) for scale), ``scores`` (column -> pseudo-forecast scores (n_origins, horizon)),
         ``pseudo_coverage`` (level -> coverage of the raw pseudo-forecasts' central close intervals),
+        ``factors_clipped`` (column -> how many factors were clipped to `max_factor` or its inverse),
         ``ohlc_repairs`` (candles whose high/low had to be repaired after the map; 0 for a monotone map) and
         ``volume_clipped`` (volume/amount draws pulled back within bounds).
     """
@@ -448,6 +449,7 @@ def _calibrate_series(x, pseudo, frame, origins, horizon, config, constructed):
         "factors": {},
         "scores": {},
         "pseudo_coverage": {},
+        "factors_clipped": {},
         "ohlc_repairs": 0,
         "volume_clipped": 0,
     }
@@ -467,6 +469,7 @@ def _calibrate_series(x, pseudo, frame, origins, horizon, config, constructed):
     p_close = fwd(pseudo[..., _CLOSE])  # (K, S, H)
     fitted = _fit(p_close, y_close, config)
     info["factors"]["close"], info["scores"]["close"] = fitted.factors, fitted.scores
+    info["factors_clipped"]["close"] = fitted.clipped
     info["pseudo_coverage"] = _coverage(p_close, y_close, config.levels)
     prices = fwd(x[..., _PRICES])  # (S, H, 4)
     raw_ok = _candles_ok(x[..., _PRICES])
@@ -487,6 +490,7 @@ def _calibrate_series(x, pseudo, frame, origins, horizon, config, constructed):
         s = VOLUME_SCALE * (float(np.median(ctx[ctx > 0])) if (ctx > 0).any() else 1.0)
         fv = _fit(np.arcsinh(pseudo[..., j] / s), np.arcsinh(truth[..., cols.index(name)] / s), config)
         info["factors"][name], info["scores"][name] = fv.factors, fv.scores
+        info["factors_clipped"][name] = fv.clipped
         v = np.arcsinh(x[..., j] / s)
         mapped = fv.apply(v, v[..., None])[..., 0]
         # bounds: the context's and the samples' range, widened by the context's width on each side (a
@@ -530,6 +534,7 @@ class _Fitted:
     factors: np.ndarray  # (H, L) conformal or (H,) scale
     scores: np.ndarray  # (K, H)
     levels: tuple[float, ...]
+    clipped: int = 0  # factors that fell outside [1 / max_factor, max_factor] and were clipped to it
 
     def apply(self, ref: np.ndarray, values: np.ndarray) -> np.ndarray:
         """Map `values` (S, H, C) by the map built on the reference column `ref` (S, H) of the forecast."""
@@ -597,9 +602,9 @@ def _fit(pseudo: np.ndarray, y: np.ndarray, config: CalibrationConfig) -> _Fitte
         factors = scale[:, None] * _conformal_quantile((scores / scale).ravel(), levels)[None, :]
     else:
         factors = np.stack([_conformal_quantile(scores[:, s].ravel(), levels) for s in near])  # (H, L)
-    return _Fitted(
-        config.method, np.clip(factors, 1.0 / config.max_factor, config.max_factor), scores, config.levels
-    )
+    lo, hi = 1.0 / config.max_factor, config.max_factor
+    clipped = int(((factors <= lo) | (factors >= hi)).sum())  # at the cap (the scores are capped too)
+    return _Fitted(config.method, np.clip(factors, lo, hi), scores, config.levels, clipped)
 
 
 def _conformal_quantile(scores: np.ndarray, levels: np.ndarray) -> np.ndarray:

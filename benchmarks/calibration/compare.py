@@ -174,6 +174,7 @@ def main(argv=None) -> dict:
     p.add_argument("--num-samples", type=int, default=100)
     p.add_argument("--n-origins", type=int, default=CalibrationConfig().n_origins)
     p.add_argument("--step", type=int, default=None)
+    p.add_argument("--max-factor", type=float, default=CalibrationConfig().max_factor)
     p.add_argument("--lookback", type=int, default=None, help="the pipeline's lookback (Kronos forecasters)")
     p.add_argument(
         "--min-context",
@@ -215,7 +216,12 @@ def main(argv=None) -> dict:
     fn = cached(fn)
 
     extra = [int(v) for v in args.min_context.split(",")] if args.min_context else []
-    base = dict(n_origins=args.n_origins, step=args.step, min_context=extra[0] if len(extra) == 1 else None)
+    base = dict(
+        n_origins=args.n_origins,
+        step=args.step,
+        max_factor=args.max_factor,
+        min_context=extra[0] if len(extra) == 1 else None,
+    )
     methods = {
         "conformal": CalibrationConfig(**base),  # the default
         "conformal-per-step": CalibrationConfig(pool_shape=False, pool_steps=0, **base),

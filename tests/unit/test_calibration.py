@@ -120,6 +120,23 @@ def test_scale_method_improves_crps_on_a_random_walk():
     assert info[0]["factors"]["close"].shape == (horizon,) and (info[0]["factors"]["close"] > 1.5).all()
 
 
+def test_factors_beyond_the_cap_are_clipped_and_counted():
+    """A forecaster 1000 times too narrow needs factors far above `max_factor`: they stop at the cap and the info
+    says how many did; a forecaster about right clips none."""
+    n, context, horizon = 20, 100, 4
+    frames = _random_walks(n, context + horizon, sigma=0.01, seed=5)
+    contexts = [f.iloc[:context] for f in frames]
+    config = CalibrationConfig(n_origins=12, max_factor=20.0, min_origins=0)
+    narrow = _stand_in(40, seed=6, spread=0.001)
+    out, info = calibrate_samples(narrow, contexts, horizon, narrow(contexts, horizon, None, 0), config)
+    f = info[0]["factors"]["close"]  # (horizon, levels)
+    assert np.allclose(f, 20.0) and info[0]["factors_clipped"]["close"] == f.size
+    right = _stand_in(40, seed=6, spread=1.0)
+    _, info = calibrate_samples(right, contexts, horizon, right(contexts, horizon, None, 0), config)
+    assert all(i["factors_clipped"]["close"] == 0 for i in info)
+    assert max(i["factors"]["close"].max() for i in info) < 20.0
+
+
 # ------------------------------------------------------------------------------------------------------------
 # mechanics through the pipeline
 
