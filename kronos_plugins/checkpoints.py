@@ -47,11 +47,13 @@ PUBLISHED_TOKENIZER_MAX_CONTEXT = {
 #: Architecture fields of the published models' config.json (from their state-dict manifest), so that a local
 #: copy of one (a download, a Hub cache snapshot, a fine-tuned copy) gets its published context too.
 PUBLISHED_ARCHITECTURE = {
-    "NeoQuasar/Kronos-mini": {"n_layers": 4, "d_model": 256, "n_heads": 4, "ff_dim": 512},
-    "NeoQuasar/Kronos-small": {"n_layers": 8, "d_model": 512, "n_heads": 8, "ff_dim": 1024},
-    "NeoQuasar/Kronos-base": {"n_layers": 12, "d_model": 832, "n_heads": 16, "ff_dim": 2048},
+    hub_id: {"s1_bits": 10, "s2_bits": 10, "n_layers": n_layers, "d_model": d, "n_heads": heads, "ff_dim": ff}
+    for hub_id, (n_layers, d, heads, ff) in {
+        "NeoQuasar/Kronos-mini": (4, 256, 4, 512),
+        "NeoQuasar/Kronos-small": (8, 512, 8, 1024),
+        "NeoQuasar/Kronos-base": (12, 832, 16, 2048),
+    }.items()
 }
-_PUBLISHED_BITS = {"s1_bits": 10, "s2_bits": 10}
 
 
 def published_max_context(name: str | os.PathLike) -> int:
@@ -67,10 +69,9 @@ def published_max_context(name: str | os.PathLike) -> int:
             fields = json.loads(config.read_text())
         except (OSError, ValueError):
             return DEFAULT_MAX_CONTEXT  # loading the checkpoint reports a broken config properly
-        if isinstance(fields, dict) and "n_enc_layers" not in fields:  # a model, not a tokenizer
-            for hub_id, arch in PUBLISHED_ARCHITECTURE.items():
-                if all(fields.get(k) == v for k, v in {**arch, **_PUBLISHED_BITS}.items()):
-                    return PUBLISHED_MAX_CONTEXT[hub_id]
+        for hub_id, arch in PUBLISHED_ARCHITECTURE.items():  # a tokenizer config has no n_layers: no match
+            if isinstance(fields, dict) and all(fields.get(k) == v for k, v in arch.items()):
+                return PUBLISHED_MAX_CONTEXT[hub_id]
     return DEFAULT_MAX_CONTEXT
 
 

@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from kronos_plugins import calibration as cal
+from kronos_plugins.benchmark import metrics
 from kronos_plugins.calibration import CalibrationConfig
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -92,7 +93,7 @@ def _collect_dataset(args: tuple[str, int, int]) -> list[dict]:
                     "pseudo_truth": np.stack([close[t : t + h] for t in origins]),
                     "origins": np.asarray(origins),
                     "target": w.target["close"].to_numpy(),
-                    "scale": float(np.mean(np.abs(np.diff(close)))),
+                    "scale": metrics.scale(close),
                     "n_context": n,
                 }
             )
@@ -116,14 +117,6 @@ def collect(every: int, workers: int, cache: Path) -> None:
 # score
 
 
-def crps(samples: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Sample CRPS per step: samples (S, H), y (H,) -> (H,)."""
-    s = np.sort(samples, axis=0)
-    S = s.shape[0]
-    spread = (s * (2 * np.arange(S) - S + 1)[:, None]).sum(0) / S**2
-    return np.abs(s - y).mean(0) - spread
-
-
 def _load(cache: Path) -> list[dict]:
     z = np.load(cache, allow_pickle=False)
     keys = (
@@ -141,7 +134,7 @@ def _load(cache: Path) -> list[dict]:
     return [{k: z[f"{k}_{i}"] for k in keys} for i in range(int(z["n"]))]
 
 
-def calibrate(row: dict, config: CalibrationConfig, fit=None) -> np.ndarray:
+def calibrate(row: dict, config: CalibrationConfig) -> np.ndarray:
     """The raw close paths of one window calibrated by `config` (log space), from its stored origins."""
     h = int(row["horizon"])
     origins = list(row["origins"])
@@ -154,21 +147,18 @@ def calibrate(row: dict, config: CalibrationConfig, fit=None) -> np.ndarray:
     p, y, x = row["pseudo"][origins_idx].astype(np.float64), row["pseudo_truth"][origins_idx], row["raw"]
     # log space unless a path is not positive (as the library decides)
     fwd, inv = (np.log, np.exp) if (p > 0).all() and (x > 0).all() else (cal._identity, cal._identity)
-    fitted = (fit or cal._fit)(fwd(p), fwd(y), config)
+    fitted = cal._fit(fwd(p), fwd(y), config)
     x = fwd(x.astype(np.float64))
     return inv(fitted.apply(x, x[..., None])[..., 0])
 
 
 def _score(rows: list[dict], paths: list[np.ndarray], raw_crps: list[np.ndarray]) -> dict:
-    c = [crps(p, r["target"]) for p, r in zip(paths, rows, strict=True)]
+    c = [metrics.crps(p, r["target"]) for p, r in zip(paths, rows, strict=True)]
     scaled = np.concatenate([ci / r["scale"] for ci, r in zip(c, rows, strict=True)])
     ratio = np.array([ci.mean() / rc.mean() for ci, rc in zip(c, raw_crps, strict=True) if rc.mean() > 0])
     out = {"scaled_crps": float(scaled.mean()), "skill_vs_raw": float(1 - np.exp(np.mean(np.log(ratio))))}
     for a in LEVELS:
-        inside = []
-        for p, r in zip(paths, rows, strict=True):
-            lo, hi = np.quantile(p, [0.5 - a / 2, 0.5 + a / 2], axis=0)
-            inside.append((r["target"] >= lo) & (r["target"] <= hi))
+        inside = [metrics.interval_coverage(p, r["target"], a) for p, r in zip(paths, rows, strict=True)]
         out[f"cov{int(a * 100)}"] = float(np.concatenate(inside).mean())
     return out
 
@@ -195,13 +185,9 @@ def score(cache: Path, variants: dict | None = None) -> dict:
     variants = variants or VARIANTS
     results: dict[str, dict] = {}
     raw_paths = [r["raw"].astype(np.float64) for r in rows]
-    raw_crps = [crps(p, r["target"]) for p, r in zip(raw_paths, rows, strict=True)]
-    for name, spec in variants.items():
-        if spec is None:
-            paths = raw_paths
-        else:
-            config, fit = spec if isinstance(spec, tuple) else (spec, None)
-            paths = [calibrate(r, config, fit) for r in rows]
+    raw_crps = [metrics.crps(p, r["target"]) for p, r in zip(raw_paths, rows, strict=True)]
+    for name, config in variants.items():
+        paths = raw_paths if config is None else [calibrate(r, config) for r in rows]
         results[name] = {"all": _score(rows, paths, raw_crps)}
         for h in sorted({int(r["horizon"]) for r in rows}):
             idx = [i for i, r in enumerate(rows) if int(r["horizon"]) == h]
