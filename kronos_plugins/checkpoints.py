@@ -170,6 +170,21 @@ def checkpoint_pair(
     return model, tokenizer, published_max_context(name) if max_context is None else max_context
 
 
+def training_context(model: str | os.PathLike) -> int | None:
+    """The context length (bars) a checkpoint was trained on, when its bundle says so; else None.
+
+    Read from the ``bundle.json`` beside a local ``model/`` directory (the bundled checkpoint and every
+    `make train-bundled` / `kronos-train` bundle have one). Published checkpoints have none: they were trained
+    on their whole window.
+    """
+    path = Path(model).expanduser()
+    meta = path.parent / "bundle.json"
+    if path.name != "model" or not meta.is_file():
+        return None
+    context = json.loads(meta.read_text()).get("context")
+    return None if context is None else int(context)
+
+
 def resolve_checkpoint(
     name_or_path: str | os.PathLike, revision: str | None = None, cache_dir: str | os.PathLike | None = None
 ) -> Path:

@@ -22,7 +22,7 @@ import torch
 
 from .calendar import infer_future_timestamps, time_features
 from .calibration import CalibrationConfig, calibrate_forecast
-from .checkpoints import DEFAULT_MAX_CONTEXT, checkpoint_pair, load_model, load_tokenizer
+from .checkpoints import DEFAULT_MAX_CONTEXT, checkpoint_pair, load_model, load_tokenizer, training_context
 from .columns import complete_volume_amount
 from .config import SamplingConfig
 from .forecast import KronosForecast
@@ -76,6 +76,10 @@ class KronosPipeline:
         Where to run; defaults to the model's device.
     max_batch_rows : int, default=512
         Most (series x samples) rows generated together; larger requests are chunked, which bounds memory.
+    default_lookback : int, optional
+        The `lookback` that :meth:`forecast` applies when its caller gives none: the context length a checkpoint
+        was trained on, so that a long history is cut to what the model knows. None (published checkpoints,
+        trained on their whole `max_context`) keeps the whole context, as the reference does.
 
     Examples
     --------
@@ -97,6 +101,7 @@ class KronosPipeline:
         max_context: int = DEFAULT_MAX_CONTEXT,
         device: str | torch.device | None = None,
         max_batch_rows: int = 512,
+        default_lookback: int | None = None,
     ):
         if model.config.s1_bits != tokenizer.s1_bits or model.config.s2_bits != tokenizer.s2_bits:
             raise ValueError(
@@ -106,6 +111,11 @@ class KronosPipeline:
             )
         self.max_context = check_positive_int(max_context, "max_context")
         self.max_batch_rows = check_positive_int(max_batch_rows, "max_batch_rows")
+        self.default_lookback = (
+            None
+            if default_lookback is None
+            else check_positive_int(default_lookback, "default_lookback", minimum=MIN_CONTEXT_BARS)
+        )
         self.device = torch.device(device) if device is not None else next(model.parameters()).device
         self.model = model.to(self.device).eval()
         self.tokenizer = tokenizer.to(self.device).eval()
@@ -132,8 +142,10 @@ class KronosPipeline:
             package loads, offline, with its training context (see its MODEL_CARD.md). A directory holding
             ``model/`` and ``tokenizer/`` may be passed as `model` alone (see `checkpoints.checkpoint_pair`).
         max_context : int, optional
-            Defaults to the bundled checkpoint's training context, the published value for known ids (512;
-            2048 for Kronos-mini), else 512.
+            Defaults to the bundled checkpoint's training window (context + horizon), the published value for
+            known ids (512; 2048 for Kronos-mini), else 512. A checkpoint directory with a ``bundle.json`` that
+            names its training ``context`` (the bundled one does) also sets ``default_lookback`` to it, so a
+            long history is cut to the context length the model was trained on unless `lookback` is given.
         device : str, optional
             ``"cpu"`` (default), ``"cuda"``, ...
         revision, cache_dir
@@ -149,6 +161,7 @@ class KronosPipeline:
         dev = str(torch.device(device or "cpu"))
         m = _load_shared("model", model, revision, cache_dir, dev, load_model)
         t = _load_shared("tokenizer", tokenizer, revision, cache_dir, dev, load_tokenizer)
+        kwargs.setdefault("default_lookback", training_context(model))
         return cls(m, t, max_context=max_context, device=dev, **kwargs)
 
     # ------------------------------------------------------------------------------------------------------------
@@ -206,7 +219,8 @@ class KronosPipeline:
             integer positions after the context (a RangeIndex).
         lookback : int, optional
             Use only the last `lookback` bars of each context (for normalisation, tokenisation and the model).
-            None (default) uses the whole context, as the reference does; the model still sees at most
+            None (default) uses the pipeline's ``default_lookback``: the training context for the bundled
+            checkpoint (96 bars), the whole context for the published ones, as the reference does; the model still sees at most
             `max_context` tokens, but normalisation statistics and the tokenizer's causal encoder see everything.
             With long histories (e.g. rolling backtests) ``lookback=max_context`` is faster and keeps every
             window's statistics local.
@@ -239,6 +253,8 @@ class KronosPipeline:
                 f"`missing_timestamps` must be 'raise' or 'constant', got {missing_timestamps!r}."
             )
         horizon = check_positive_int(horizon, "horizon")
+        if lookback is None:
+            lookback = self.default_lookback
         if lookback is not None:
             lookback = check_positive_int(lookback, "lookback", minimum=MIN_CONTEXT_BARS)
         frames = [context] if isinstance(context, pd.DataFrame) else list(context)

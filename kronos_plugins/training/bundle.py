@@ -47,6 +47,7 @@ def bundle_run(run_dir: str | Path, dest: str | Path = BUNDLED_DIR) -> Path:
     stages = summary["stages"]
     meta = {
         "max_context": summary["recommended_max_context"],
+        "context": _training_context(summary),
         "created": summary["created"],
         "command": summary["command"],
         "seed": summary["seed"],
@@ -83,8 +84,7 @@ the published NeoQuasar checkpoints and is far smaller than them.
 | steps x batch | {tok["steps"]} x {tok["batch_size"]} | {mod["steps"]} x {mod["batch_size"]} |
 | validation loss (initial -> final) | {tok["initial_val_loss"]:.4f} -> {tok["final_val_loss"]:.4f} | {mod["initial_val_loss"]:.4f} -> {mod["final_val_loss"]:.4f} |
 
-- **Use:** `KronosPipeline.from_pretrained()` (no argument) with `max_context={s["recommended_max_context"]}` (the
-  training windows' length).
+- **Use:** {_use_line(s)}
 - **Data:** the `pretrain` part of the package's fixed split (`{s["data"]["split"]["name"]}` v{s["data"]["split"]["version"]},
   every training/validation period ends by {s["data"]["split"]["cutoff"]}): {len(assets)} assets, {bars:,} bars
   ({", ".join(freqs)}); validation on the `validation` part ({val_bars:,} bars). Held-out assets and periods
@@ -113,3 +113,21 @@ def main(argv=None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def _training_context(summary: dict) -> int | None:
+    """The training windows' context length (bars), which forecasts use by default; None if not recorded."""
+    context = summary.get("config", {}).get("data", {}).get("context")
+    return None if context is None else int(context)
+
+
+def _use_line(summary: dict) -> str:
+    window = summary["recommended_max_context"]
+    context = _training_context(summary)
+    if context is None:
+        return f"`KronosPipeline.from_pretrained()` (no argument) with `max_context={window}` (the training windows' length)."
+    return (
+        f"`KronosPipeline.from_pretrained()` (no argument): `max_context={window}` (the training windows' length)\n"
+        f"  and, unless a `lookback` is given, the last {context} bars of each history as context (the training\n"
+        "  context; `bundle.json` records both)."
+    )
