@@ -58,16 +58,19 @@ class KronosModel(GlobalForecastingModel):
 
     Parameters
     ----------
-    model, tokenizer : str or path
-        Checkpoint directories or hub ids, as in `KronosPipeline.from_pretrained`. The weights are loaded on
-        first use and shared by every model with the same checkpoints and device.
+    model, tokenizer : str or path, optional
+        Checkpoint directories or hub ids, as in `KronosPipeline.from_pretrained`; None (the default) is the
+        small checkpoint bundled with the package, offline. The weights are loaded on first use and shared by
+        every model with the same checkpoints and device.
     max_context : int, optional
-        Tokens the model sees; defaults to the published value for known ids.
+        Tokens the model sees; defaults to the checkpoint's (128 bundled, 512 Kronos-small/-base, 2048
+        Kronos-mini).
     device : str, optional
         Torch device, default ``"cpu"``.
-    num_samples : int, default=100
-        Kept for the shared settings of all adapters; `predict` does not read it: Darts' own
-        ``predict(num_samples=...)`` (default 1) sets the number of sample paths, as for every Darts model.
+    num_samples : None
+        Not a setting of this model: the number of sample paths is Darts' own ``predict(num_samples=...)``
+        argument (default 1), as for every Darts model, and ``historical_forecasts`` / ``backtest`` take it
+        too. Any value here raises `KronosInputError`, instead of being silently ignored.
     temperature, top_k, top_p : float, int, float
         Sampling settings (see `kronos_plugins.config.SamplingConfig`).
     seed : int, optional
@@ -83,7 +86,9 @@ class KronosModel(GlobalForecastingModel):
         Components to forecast. Default: every component of the input that maps to a Kronos column, in the
         input's order. Components that map to no Kronos column are never forecast.
     lookback : int, optional
-        Use only the last `lookback` bars of each context (None: the whole history up to the origin).
+        Use only the last `lookback` bars of each context (None: the pipeline's default, the
+        bundled checkpoint's training context of 96 bars, or the whole history up to the origin for published
+        checkpoints).
     allow_non_positive : bool, default=False
         Accept values <= 0 in price components (series that are not prices, e.g. spreads or returns); by
         default they are an error.
@@ -111,8 +116,9 @@ class KronosModel(GlobalForecastingModel):
     ``missing_timestamps="constant"`` (one fixed calendar stamp for every bar, no invented dates), and the
     result continues the integer index. One call cannot mix the two kinds of index.
 
-    **Context.** The whole series up to the forecast origin is the context: the pipeline normalises over it
-    and the model sees its last ``max_context`` tokens. Set ``lookback`` (e.g. to ``max_context``) to use only
+    **Context.** The whole series up to the forecast origin is the context (the last 96 bars with the bundled
+    checkpoint, its training context): the pipeline normalises over it and the model sees its last
+    ``max_context`` tokens. Set ``lookback`` (e.g. to ``max_context``) to use only
     the last bars, which keeps rolling backtests over long histories fast and their statistics local.
 
     Covariates, training and likelihood parameters are not supported.
@@ -137,7 +143,7 @@ class KronosModel(GlobalForecastingModel):
         tokenizer: str | os.PathLike | None = None,
         max_context: int | None = None,
         device: str | None = None,
-        num_samples: int = 100,
+        num_samples: None = None,
         temperature: float = 1.0,
         top_k: int = 0,
         top_p: float = 1.0,
@@ -149,12 +155,17 @@ class KronosModel(GlobalForecastingModel):
         calibration: str | dict | CalibrationConfig | None = None,
     ):
         super().__init__(add_encoders=None)
+        if num_samples is not None:
+            raise KronosInputError(
+                f"`KronosModel(num_samples={num_samples!r})`: in Darts the number of sample paths is an argument "
+                f"of `predict`, not of the model; drop it here and call `model.predict(n, num_samples="
+                f"{num_samples!r})` (or pass `num_samples` to `historical_forecasts` / `backtest`)."
+            )
         self.settings = KronosSettings(
             model=model,
             tokenizer=tokenizer,
             max_context=max_context,
             device=device,
-            num_samples=num_samples,
             temperature=temperature,
             top_k=top_k,
             top_p=top_p,

@@ -60,9 +60,9 @@ class KronosPredictor(RepresentablePredictor):
         Bars to forecast.
     model, tokenizer : str or path, optional
         Checkpoint directories or hub ids (see `KronosPipeline.from_pretrained`); stored as strings, so the
-        predictor serializes.
+        predictor serializes. None (the default) is the small checkpoint bundled with the package, offline.
     max_context : int, optional
-        Model window; defaults to the published value for known ids.
+        Model window; defaults to the checkpoint's (128 bundled, 512 Kronos-small/-base, 2048 Kronos-mini).
     device : str, optional
         Torch device, default "cpu".
     num_samples : int, default=100
@@ -85,7 +85,9 @@ class KronosPredictor(RepresentablePredictor):
     batch_size : int, default=16
         Entries per pipeline call.
     lookback : int, optional
-        Use only the last `lookback` bars of each entry's target as context (None: the whole target).
+        Use only the last `lookback` bars of each entry's target as context (None: the pipeline's
+        default, the bundled checkpoint's training context of 96 bars, or the whole target for published
+        checkpoints).
     allow_non_positive : bool, default=False
         Accept values <= 0 in price rows (targets that are not prices); by default they are an error.
     calibration : {None, "conformal", "scale"}, dict or CalibrationConfig, optional

@@ -70,13 +70,15 @@ class KronosForecaster(_BaseForecaster):
     Parameters
     ----------
     model : str or path, default=None
-        Kronos checkpoint directory or Hugging Face Hub id, e.g. ``"NeoQuasar/Kronos-small"``.
-        Required (``fit`` raises when it is missing).
+        Kronos checkpoint directory or Hugging Face Hub id, e.g. ``"NeoQuasar/Kronos-small"``. None (the
+        default) loads the small checkpoint bundled with the package, offline, with its training context as the
+        default ``lookback`` (see `KronosPipeline.from_pretrained`).
     tokenizer : str or path, default=None
-        Tokenizer checkpoint directory or hub id; optional for published model ids.
+        Tokenizer checkpoint directory or hub id; optional for published model ids and for the bundled
+        checkpoint.
     max_context : int, default=None
-        Number of bars the model sees; defaults to the published value of the model (512, or 2048 for
-        Kronos-mini). Longer ``y`` is used for normalisation but only its last ``max_context`` bars are
+        Number of bars the model sees; defaults to the checkpoint's (128 for the bundled one, 512 for
+        Kronos-small and -base, 2048 for Kronos-mini). Longer ``y`` is used for normalisation but only its last ``max_context`` bars are
         tokenised; horizons longer than ``max_context`` are fine (the window slides).
     device : str, default=None
         Torch device, ``"cpu"`` when None.
@@ -96,7 +98,9 @@ class KronosForecaster(_BaseForecaster):
         Kronos column -> column of ``y``, e.g. ``{"close": "Adj Close"}``, for OHLCV frames whose column
         names differ from the Kronos names.
     lookback : int, default=None
-        Use only the last `lookback` observations as context (None: everything seen up to the cutoff).
+        Use only the last `lookback` observations as context (None: the pipeline's default, the
+        bundled checkpoint's training context of 96 bars, or everything seen up to the cutoff for published
+        checkpoints).
     allow_non_positive : bool, default=False
         Accept values <= 0, for series that are not prices (spreads, rates, generic data). By default a
         non-positive price is an error, since Kronos was trained on prices.

@@ -11,7 +11,15 @@
 The discriminative score needs scikit-learn and the reports need matplotlib. See ``docs/synthetic.md``.
 """
 
-from .backtest import OHLCV, BacktestResult, LookAheadError, backtest, path_metrics, strategy_returns
+from .backtest import (
+    OHLCV,
+    BacktestResult,
+    LookAheadError,
+    backtest,
+    path_metrics,
+    periods_per_year,
+    strategy_returns,
+)
 from .fidelity import FidelityResult, compare, discriminative_score, sampling_sweep
 from .report import write_backtest_report, write_fidelity_report
 from .strategies import MovingAverageCrossover, ZScoreMeanReversion
@@ -38,6 +46,7 @@ __all__ = [
     "generate_trajectories",
     "load_pipeline",
     "path_metrics",
+    "periods_per_year",
     "repair_ohlcv",
     "sampling_sweep",
     "strategy_returns",

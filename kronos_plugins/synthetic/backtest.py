@@ -42,6 +42,7 @@ __all__ = [
     "backtest",
     "path_metrics",
     "percentile_rank",
+    "periods_per_year",
     "strategy_returns",
 ]
 
@@ -141,6 +142,52 @@ def path_metrics(returns: np.ndarray, periods_per_year: float = 252.0) -> dict[s
     peak = np.maximum(np.maximum.accumulate(equity, axis=1), 1.0)
     drawdown = (1.0 - equity / peak).max(axis=1, initial=0.0)
     return {"total_return": total, "sharpe": sharpe, "max_drawdown": drawdown}
+
+
+def periods_per_year(timestamps, min_span_days: float = 28.0) -> float:
+    """Bars per year of a series, from its timestamps: the annualisation factor of a Sharpe ratio.
+
+    Over a span of at least `min_span_days` days, the bars the series really has per year:
+    ``(n - 1) * 365.25 / span in days``. That is about 252 for exchange-traded daily bars (weekends and holidays
+    are gaps), 365 for daily bars of a 7-day market, 24 x 5 x 52 for hourly bars of a 24/5 market, and 12 for
+    monthly bars, with no table of frequency names to go wrong. A shorter span cannot show the weekly schedule,
+    so the median gap between bars is used: 12 per year for monthly bars (a gap of 28 days or more), 52 for
+    weekly ones (5 days or more), else 252 trading days of as many bars as the series has per calendar day.
+
+    Parameters
+    ----------
+    timestamps : DatetimeIndex or sequence of datetimes
+        The bars' times, oldest first (at least two).
+    min_span_days : float, default=28
+        Shortest span measured directly.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> round(periods_per_year(pd.date_range("2020-01-01", periods=731, freq="D")))
+    365
+    """
+    ts = pd.DatetimeIndex(timestamps)
+    if len(ts) < 2:
+        raise ValueError(f"`timestamps` needs at least two bars to measure their spacing, got {len(ts)}.")
+    seconds = np.diff(ts.asi8) / 1e9
+    if (seconds <= 0).any():
+        raise ValueError("`timestamps` must increase strictly; sort the bars and drop duplicates first.")
+    day = 86_400.0
+    span_days = (ts.asi8[-1] - ts.asi8[0]) / 1e9 / day
+    if span_days >= min_span_days:
+        return float((len(ts) - 1) * 365.25 / span_days)
+    gap_days = float(np.median(seconds)) / day
+    if gap_days >= 28:
+        return 12.0
+    if gap_days >= 5:
+        return 52.0
+    per_day = len(ts) / len(pd.Index(ts.normalize()).unique())
+    return float(252 * max(per_day, 1.0))
 
 
 def percentile_rank(values: np.ndarray, x: float) -> float:
