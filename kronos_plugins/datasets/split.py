@@ -18,7 +18,7 @@ from __future__ import annotations
 import difflib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
@@ -26,7 +26,7 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
-__all__ = ["PARTS", "HeldoutPeriod", "Period", "Split", "load_split"]
+__all__ = ["PARTS", "SPLIT_FILES", "HeldoutPeriod", "Period", "Split", "load_split"]
 
 PARTS = ("pretrain", "validation", "heldout")
 """The three parts of a split, in time order for any one asset."""
@@ -93,6 +93,9 @@ class Split:
         ids.
     excluded : mapping of str to str
         Catalogue ids deliberately left out of the split, with the reason.
+    cross_sectional : mapping of str to mapping of str to HeldoutPeriod
+        ``universe -> asset_id -> period``: universes held out for the cross-sectional benchmark (version 2:
+        ``"sp500_2009"``, ``"pse_2017"``); their assets never train inside these periods. Empty in version 1.
     """
 
     name: str
@@ -103,6 +106,7 @@ class Split:
     heldout: Mapping[str, HeldoutPeriod]
     instruments: Mapping[str, str]
     excluded: Mapping[str, str]
+    cross_sectional: Mapping[str, Mapping[str, HeldoutPeriod]] = field(default_factory=lambda: MappingProxyType({}))
 
     def assets(self, part: str) -> list[str]:
         """Asset ids of one part (``"pretrain"``, ``"validation"`` or ``"heldout"``), in file order."""
@@ -234,13 +238,21 @@ def _periods(raw: Mapping, part: str, cls: type[Period]) -> Mapping[str, Period]
     return MappingProxyType(out)
 
 
-def load_split(path: str | Path | None = None) -> Split:
+SPLIT_FILES = {1: "split.json", 2: "split_v2.json"}
+"""The split versions shipped with the package and their files."""
+
+
+def load_split(path: str | Path | None = None, *, version: int = 1) -> Split:
     """Read the fixed split.
 
     Parameters
     ----------
     path : str or Path, optional
-        A split file in the same JSON layout; by default the ``split.json`` shipped in this package.
+        A split file in the same JSON layout; by default the shipped file of `version`.
+    version : int, default=1
+        Which shipped split: 1 (61 pretrain assets, the one every committed benchmark result used) or 2 (every
+        catalogued source; the same held-out assets, periods and cutoff, plus the cross-sectional universes).
+        Ignored when `path` is given.
 
     Returns
     -------
@@ -255,7 +267,10 @@ def load_split(path: str | Path | None = None) -> Split:
     True
     """
     if path is None:
-        text = resources.files("kronos_plugins.datasets").joinpath("split.json").read_text(encoding="utf-8")
+        if version not in SPLIT_FILES:
+            raise ValueError(f"`version` must be one of {sorted(SPLIT_FILES)}, got {version!r}.")
+        name = SPLIT_FILES[version]
+        text = resources.files("kronos_plugins.datasets").joinpath(name).read_text(encoding="utf-8")
     else:
         text = Path(path).read_text(encoding="utf-8")
     raw = json.loads(text)
@@ -268,4 +283,10 @@ def load_split(path: str | Path | None = None) -> Split:
         heldout=_periods(raw["heldout"], "heldout", HeldoutPeriod),
         instruments=MappingProxyType(dict(raw.get("instruments", {}))),
         excluded=MappingProxyType(dict(raw.get("excluded", {}))),
+        cross_sectional=MappingProxyType(
+            {
+                universe: _periods(assets, f"cross_sectional[{universe!r}]", HeldoutPeriod)
+                for universe, assets in raw.get("cross_sectional", {}).items()
+            }
+        ),
     )

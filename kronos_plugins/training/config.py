@@ -68,6 +68,10 @@ class DataConfig:
     split_path: str | None = (
         None  # split: a split JSON other than the one shipped with kronos_plugins.datasets
     )
+    split_version: int = 1  # split: which shipped split (1: 61 assets; 2: every catalogued source)
+    constructions: list[str] | None = (
+        None  # split: keep bars made this way: "ohlc", "ticks", "closes"; None = all
+    )
     files: list[str] = field(default_factory=list)  # files: CSV or parquet paths, one series each
     val_fraction: float = 0.1  # files/synthetic: the last fraction of each series is validation
     n_series: int = 32  # synthetic: how many series
@@ -208,6 +212,15 @@ class TrainConfig:
         _require(d.n_series >= 1, "data.n_series", d.n_series, "must be >= 1")
         _require(d.length >= 3, "data.length", d.length, "must be >= 3")
         _require(d.num_workers >= 0, "data.num_workers", d.num_workers, "must be >= 0")
+        _require(d.split_version in (1, 2), "data.split_version", d.split_version, "must be 1 or 2")
+        constructions = ("ohlc", "ticks", "closes")
+        _require(
+            d.constructions is None
+            or (len(d.constructions) > 0 and set(d.constructions) <= set(constructions)),
+            "data.constructions",
+            d.constructions,
+            f"must be null or a non-empty list of {list(constructions)}",
+        )
         if d.source == "files":
             _require(
                 bool(d.files),

@@ -36,6 +36,7 @@ from .config import DataConfig
 
 __all__ = [
     "Series",
+    "data_summary",
     "WindowDataset",
     "WindowSampler",
     "load_series",
@@ -356,10 +357,13 @@ def _load_split(cfg: DataConfig):
         from ..datasets.registry import DataRepairWarning
     except ImportError as e:  # pragma: no cover - the datasets module is part of the package
         raise ImportError("`data.source: split` needs kronos_plugins.datasets") from e
-    split = load_split(cfg.split_path)
+    from ..datasets._sources import SOURCES, split_asset_id
+
+    split = load_split(cfg.split_path, version=cfg.split_version)
     pretrain = split.assets("pretrain")
     if cfg.assets is None:
-        installed = set(list_asset_ids(available_only=True))
+        loadable = {name for name, source in SOURCES.items() if source.can_load()}
+        installed = {a for a in list_asset_ids() if split_asset_id(a)[0] in loadable}
         assets = [a for a in pretrain if a in installed]
         missing = [a for a in pretrain if a not in installed]
         if missing:
@@ -390,6 +394,9 @@ def _load_split(cfg: DataConfig):
         freq = frame.attrs.get("freq")
         if cfg.frequencies is not None and freq not in cfg.frequencies:
             continue
+        construction = frame.attrs.get("construction", "ohlc")
+        if cfg.constructions is not None and construction not in cfg.constructions:
+            continue
         tr = split.slice(asset, "pretrain", data=frame)
         va = split.slice(asset, "validation", context_bars=cfg.context, data=frame)
         train.append(series_from_frame(tr, asset))
@@ -398,6 +405,8 @@ def _load_split(cfg: DataConfig):
             {
                 "asset_id": asset,
                 "freq": freq,
+                "construction": construction,
+                "asset_class": frame.attrs.get("asset_class"),
                 "pretrain_bars": len(tr),
                 "validation_bars": len(va) - va.attrs["context_rows"],
                 "source": frame.attrs.get("source"),
@@ -406,10 +415,61 @@ def _load_split(cfg: DataConfig):
             }
         )
     if not train:
-        raise ValueError(f"`data.frequencies` {cfg.frequencies} keeps none of the assets {assets}.")
+        raise ValueError(
+            f"`data.frequencies` {cfg.frequencies} / `data.constructions` {cfg.constructions} keep none of the "
+            f"assets {assets}."
+        )
     info = {
         "source": "split",
         "split": {"name": split.name, "version": split.version, "cutoff": str(split.cutoff.date())},
         "assets": rows,
     }
     return train, val, info
+
+
+def data_summary(info: dict[str, Any], train: Sequence[Series] = ()) -> pd.DataFrame:
+    """Bars per source, frequency, construction and part: the table a training run writes when it starts.
+
+    Parameters
+    ----------
+    info : dict
+        What `load_series` returned (with ``source: split``, one row per asset in ``info["assets"]``).
+    train : sequence of Series
+        The training series after augmentation; synthetic ones (``group == 1``) are counted as source
+        ``synthetic``.
+
+    Returns
+    -------
+    pd.DataFrame
+        Columns ``source, freq, construction, assets, pretrain_bars, validation_bars``, one row per group,
+        sorted, with a final ``total`` row.
+    """
+    rows = [
+        {
+            "source": str(r["asset_id"]).split("/")[0],
+            "freq": r.get("freq"),
+            "construction": r.get("construction", "ohlc"),
+            "assets": 1,
+            "pretrain_bars": int(r["pretrain_bars"]),
+            "validation_bars": int(r["validation_bars"]),
+        }
+        for r in info.get("assets", [])
+    ]
+    synth = [s for s in train if s.group == 1]
+    if synth:
+        rows.append(
+            {
+                "source": "synthetic",
+                "freq": "mixed",
+                "construction": "simulated",
+                "assets": len(synth),
+                "pretrain_bars": int(sum(len(s) for s in synth)),
+                "validation_bars": 0,
+            }
+        )
+    columns = ["source", "freq", "construction", "assets", "pretrain_bars", "validation_bars"]
+    if not rows:
+        return pd.DataFrame(columns=columns)
+    table = pd.DataFrame(rows).groupby(["source", "freq", "construction"], as_index=False).sum()
+    total = {"source": "total", "freq": "", "construction": "", **table[columns[3:]].sum().to_dict()}
+    return pd.concat([table, pd.DataFrame([total])], ignore_index=True)[columns]

@@ -52,7 +52,15 @@ from ..model import Kronos
 from ..tokenizer import KronosTokenizer
 from . import ddp
 from .config import TrainConfig, TrainConfigError
-from .data import Series, WindowDataset, WindowSampler, load_series, series_from_frame, validation_indices
+from .data import (
+    Series,
+    WindowDataset,
+    WindowSampler,
+    data_summary,
+    load_series,
+    series_from_frame,
+    validation_indices,
+)
 from .logs import PLOT_NAME, STAGES, LossLog, StageProgress, plot_losses
 from .state import read_checkpoint, set_rng_state, unflatten_optimizer_state, write_checkpoint
 
@@ -515,6 +523,11 @@ def train(
             }
         )
 
+        summary_table = data_summary(data_info, train_series)
+        if ctx.is_main and len(summary_table):
+            text = summary_table.to_string(index=False)
+            logger.info("training data (bars per source, frequency and part):\n%s", text)
+            (out / "data_summary.txt").write_text(text + "\n", encoding="utf-8")
         log = LossLog(out, enabled=ctx.is_main)
         elapsed = {"tokenizer": 0.0, "model": 0.0}
         if state is not None:

