@@ -77,6 +77,7 @@ class DataConfig:
     n_series: int = 32  # synthetic: how many series
     length: int = 1024  # synthetic: bars per series
     context: int = 96  # bars whose statistics normalise the window
+    min_context: int | None = None  # vary that per training window in [min_context, context]; None = fixed
     horizon: int = 32  # bars after the context (normalised with the context's statistics)
     weighting: str = "sqrt"  # how often a series is drawn: "windows" (its window count), "sqrt" or "series"
     val_windows: int = 256  # fixed validation windows, spread over the validation series
@@ -134,6 +135,7 @@ class TrainConfig:
     out_dir: str = "runs/kronos"  # where the checkpoints, logs and plot go
     device: str = "auto"  # "auto" (cuda when available), "cpu", "cuda", "cuda:1", ...
     num_threads: int | None = None  # torch CPU threads per process; None leaves torch's default
+    precision: str = "fp32"  # "bf16": bfloat16 autocast of the model stage's forward (weights stay float32)
     progress: bool | None = None  # progress bars; None = only when stderr is a terminal
     init_tokenizer: str | None = None  # checkpoint to start the tokenizer from
     init_model: str | None = None  # checkpoint to start the model from
@@ -187,6 +189,7 @@ class TrainConfig:
         _require(
             self.num_threads is None or self.num_threads >= 1, "num_threads", self.num_threads, "must be >= 1"
         )
+        _require(self.precision in ("fp32", "bf16"), "precision", self.precision, "must be 'fp32' or 'bf16'")
         dev = self.device
         _require(
             dev == "auto" or dev == "cpu" or dev.startswith("cuda"),
@@ -213,6 +216,12 @@ class TrainConfig:
         _require(d.length >= 3, "data.length", d.length, "must be >= 3")
         _require(d.num_workers >= 0, "data.num_workers", d.num_workers, "must be >= 0")
         _require(d.split_version in (1, 2), "data.split_version", d.split_version, "must be 1 or 2")
+        _require(
+            d.min_context is None or 2 <= d.min_context <= d.context,
+            "data.min_context",
+            d.min_context,
+            "must be null or in [2, data.context]",
+        )
         constructions = ("ohlc", "ticks", "closes")
         _require(
             d.constructions is None

@@ -144,10 +144,19 @@ class WindowDataset(Dataset):
     series : sequence of Series
     context, horizon : int
         Window = ``context + horizon`` bars; normalisation uses the first ``context``.
+    min_context : int, optional
+        Vary the normalisation: window ``i`` is normalised with the statistics of its first ``c`` bars, ``c``
+        drawn in ``[min_context, context]`` by a fixed hash of ``i`` (so a window is the same every time it is
+        drawn, and resumed runs see the same data). The bars after the first ``c`` are then in the units a
+        forecast with ``lookback=c`` decodes, which trains the model for every context length it accepts.
+        None (default) always uses ``context``.
     """
 
-    def __init__(self, series: Sequence[Series], context: int, horizon: int):
+    def __init__(self, series: Sequence[Series], context: int, horizon: int, min_context: int | None = None):
         self.context, self.horizon = int(context), int(horizon)
+        if min_context is not None and not 2 <= int(min_context) <= self.context:
+            raise ValueError(f"`min_context` must be in [2, context={self.context}], got {min_context!r}.")
+        self.min_context = None if min_context is None else int(min_context)
         self.window = self.context + self.horizon
         kept, lows, counts = [], [], []
         for s in series:
@@ -174,10 +183,21 @@ class WindowDataset(Dataset):
         k = int(np.searchsorted(self.offsets, index, side="right") - 1)
         return k, int(self.low[k] + index - self.offsets[k])
 
+    def context_of(self, index: int) -> int:
+        """The number of leading bars whose statistics normalise window `index` (see `min_context`)."""
+        if self.min_context is None or self.min_context == self.context:
+            return self.context
+        # splitmix64 of the index: a fixed, well-spread draw per window
+        z = (int(index) + 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
+        z ^= z >> 31
+        return self.min_context + int(z % (self.context - self.min_context + 1))
+
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         k, start = self.locate(int(index))
         s = self.series[k]
-        x, _, _ = normalise_window(s.values[start : start + self.window], self.context)
+        x, _, _ = normalise_window(s.values[start : start + self.window], self.context_of(index))
         return torch.from_numpy(x), torch.from_numpy(s.stamps[start : start + self.window])
 
     def series_weights(self, weighting: str) -> np.ndarray:

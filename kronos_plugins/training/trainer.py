@@ -490,7 +490,7 @@ def train(
             train_series += [series_from_frame(f, f"synthetic {i}", group=1) for i, f in enumerate(synth)]
             frac = a.fraction
         d = cfg.data
-        train_ds = WindowDataset(train_series, d.context, d.horizon)
+        train_ds = WindowDataset(train_series, d.context, d.horizon, min_context=d.min_context)
         val_ds = WindowDataset(val_series, d.context, d.horizon)
         if len(train_ds) == 0:
             raise ValueError(
@@ -578,8 +578,11 @@ def train(
                 set_rng_state(rng_tensors, state["rng"])
             head = model.head
 
+            autocast_bf16 = cfg.precision == "bf16"
+
             def mdl_loss(m, x, stamp):
-                return model_loss(m, head, tokenizer, x, stamp)
+                with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=autocast_bf16):
+                    return model_loss(m, head, tokenizer, x, stamp)
 
             if start < cfg.train_model.steps:
                 stopped = not _run_stage(run, "model", model, mdl_loss, start, resume_optim)

@@ -1,0 +1,67 @@
+"""Training options of model v2: varied normalisation context, bfloat16 autocast, split version and mix."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+pytest.importorskip("yaml")
+
+from kronos_plugins.training import TrainConfig, TrainConfigError, WindowDataset, normalise_window, train  # noqa: E402
+from kronos_plugins.training.augment import synthetic_series  # noqa: E402
+from kronos_plugins.training.data import series_from_frame  # noqa: E402
+
+from .test_training import tiny_config  # noqa: E402
+
+
+def _series(n=400, seed=0):
+    return series_from_frame(synthetic_series("garch", n, np.random.default_rng(seed)), "s")
+
+
+def test_min_context_normalises_each_window_on_a_fixed_draw_of_its_first_bars():
+    s = _series()
+    ds = WindowDataset([s], context=48, horizon=16, min_context=8)
+    contexts = [ds.context_of(i) for i in range(len(ds))]
+    assert min(contexts) >= 8 and max(contexts) <= 48
+    assert len(set(contexts)) >= 30  # spread over the range, not a constant
+    assert contexts == [ds.context_of(i) for i in range(len(ds))]  # the same draw every time
+    for i in (0, 7, 100):
+        x, _ = ds[i]
+        start = ds.locate(i)[1]
+        expected, _, _ = normalise_window(s.values[start : start + 64], contexts[i])
+        np.testing.assert_array_equal(x.numpy(), expected)
+    fixed = WindowDataset([s], context=48, horizon=16)
+    assert {fixed.context_of(i) for i in range(len(fixed))} == {48}
+
+
+@pytest.mark.parametrize("bad", [1, 49])
+def test_min_context_outside_the_context_is_rejected(bad):
+    with pytest.raises(ValueError, match="`min_context` must be in"):
+        WindowDataset([_series()], context=48, horizon=16, min_context=bad)
+
+
+@pytest.mark.parametrize(
+    ("override", "match"),
+    [
+        ({"precision": "fp16"}, "precision"),
+        ({"data.min_context": 500}, "data.min_context"),
+        ({"data.split_version": 3}, "data.split_version"),
+        ({"data.constructions": ["candles"]}, "data.constructions"),
+    ],
+)
+def test_v2_config_errors_name_the_key(tmp_path, override, match):
+    with pytest.raises(TrainConfigError, match=match):
+        TrainConfig.from_dict(tiny_config(tmp_path, **override))
+
+
+def test_bf16_autocast_trains_the_model_stage_and_differs_from_fp32(tmp_path):
+    fp32 = train(TrainConfig.from_dict(tiny_config(tmp_path / "a", steps=(5, 5))))
+    bf16 = train(TrainConfig.from_dict(tiny_config(tmp_path / "b", steps=(5, 5), precision="bf16")))
+    # same data, same tokenizer (stage 1 runs in float32 either way), different arithmetic in stage 2
+    for k, v in fp32.tokenizer.state_dict().items():
+        torch.testing.assert_close(bf16.tokenizer.state_dict()[k], v, rtol=0, atol=0)
+    a, b = fp32.model.head.proj_s1.weight, bf16.model.head.proj_s1.weight
+    assert a.dtype == b.dtype == torch.float32  # weights stay float32
+    assert not torch.equal(a, b)
+    assert torch.allclose(a, b, atol=0.05)  # but the updates are close: autocast, not a different model
