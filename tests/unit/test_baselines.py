@@ -76,22 +76,30 @@ def test_same_seed_gives_same_samples_and_other_seed_differs(baseline):
 
 
 @pytest.mark.parametrize("baseline", ALL, ids=IDS)
-def test_changing_data_after_the_context_changes_nothing(baseline):
-    full = _gbm(320, seed=2)
-    tampered = full.copy()
-    tampered.iloc[300:] *= 3.0  # the future, i.e. the target rows
-    w_full = make_windows(full, context_length=300, horizon=20, n_origins=1, step=1)[0]
-    w_tampered = make_windows(tampered, context_length=300, horizon=20, n_origins=1, step=1)[0]
-    assert fingerprint(w_full) == fingerprint(w_tampered)
-    assert not w_full.target.equals(w_tampered.target)
-    np.testing.assert_array_equal(
-        baseline.forecast(w_full.context, 20, 30, seed=0),
-        baseline.forecast(w_tampered.context, 20, 30, seed=0),
-    )
-    # Slicing the longer frame by hand gives the same inputs as the window.
-    np.testing.assert_array_equal(
-        baseline.forecast(full.iloc[:300], 20, 30, seed=0), baseline.forecast(w_full.context, 20, 30, seed=0)
-    )
+def test_bars_after_an_origin_change_nothing_in_the_forecast_for_it(baseline):
+    """The harness cuts every window with `make_windows` and hands the baseline its context. Changing every
+    bar from the origin on (prices, volumes) and the number of rows (bars appended) leaves the window and the
+    forecast for that origin bit-identical; the forecast for a later origin, whose context holds changed bars,
+    changes. A cut that let the context reach one bar past the origin fails here."""
+    full = _gbm(330, seed=2)
+    t = 300  # first changed row
+    changed = full.copy()
+    changed.iloc[t:, :4] *= 1.5  # open, high, low, close
+    changed.iloc[t:, 4:] *= 3.0  # volume, amount
+    appended = _gbm(40, seed=3, start=float(changed["close"].iloc[-1]))
+    appended.index = pd.date_range(full.index[-1] + pd.Timedelta("1D"), periods=40, freq="D")
+    longer = pd.concat([changed, appended])
+    cut = dict(context_length=250, horizon=10, n_origins=3, step=10, start=t - 10)  # origins 290, 300, 310
+    before, after = make_windows(full, **cut), make_windows(longer, **cut)
+    assert [w.origin_index for w in before] == [w.origin_index for w in after] == [290, 300, 310]
+    for wb, wa in zip(before, after, strict=True):
+        fb = baseline.forecast(wb.context, 10, 30, seed=0)
+        fa = baseline.forecast(wa.context, 10, 30, seed=0)
+        if wb.origin_index <= t:
+            np.testing.assert_array_equal(fb, fa, err_msg=f"origin {wb.origin_index}")
+            assert fingerprint(wb) == fingerprint(wa)
+        else:
+            assert not np.allclose(fb, fa)
 
 
 def test_naive_last_repeats_the_last_close_exactly():

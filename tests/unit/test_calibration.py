@@ -230,53 +230,43 @@ def test_volume_stays_within_bounds_when_its_pseudo_forecasts_have_no_spread():
 # leakage
 
 
-def test_bars_after_an_origin_change_nothing_before_it(tiny_pipeline, ohlcv_input):
-    """The final forecast sees only its context, and each pseudo-forecast only the bars before its origin."""
+def test_bars_at_and_after_a_pseudo_origin_change_nothing_forecast_from_it(tiny_pipeline, ohlcv_input):
+    """Calibration cuts its context at each pseudo-forecast origin t; the pseudo-forecast from t must see only
+    the bars before t. Changing every bar from t on (prices and volumes) leaves the pseudo-forecasts from the
+    origins up to t bit-identical and changes the later ones; one that read the bar at its origin fails.
+
+    The row count cannot change here (origins are counted back from the context's end). That bars after the
+    calibrated forecast's own origin change nothing is checked end to end in tests/unit/test_harness.py
+    (`kronos-calibrated` in the leakage run)."""
     full = _frame(ohlcv_input, 0, 120)
     n, horizon, kw = 90, 4, dict(num_samples=6, seed=2)
-    seen = []
 
-    def spy(frames, h, future, offset):
-        seen.append([len(f) for f in frames])
-        return tiny_pipeline.forecast(frames, h, future_timestamps=future, series_offset=offset, **kw).samples
-
-    def run(frame):
-        seen.clear()
-        raw = tiny_pipeline.forecast(frame, horizon, **kw).samples
-        return calibrate_samples(spy, [frame], horizon, raw, FAST)
-
-    base, info = run(full.iloc[:n])
-    origins = info[0]["origins"]
-    assert [s[0] for s in seen] == origins and max(origins) == n - horizon
-
-    # bars after the forecast origin: not even passed
-    changed = full.copy()
-    changed.iloc[n:, :4] *= 1.5
-    np.testing.assert_array_equal(
-        tiny_pipeline.forecast(changed.iloc[:n], horizon, calibration=FAST, **kw).samples,
-        tiny_pipeline.forecast(full.iloc[:n], horizon, calibration=FAST, **kw).samples,
-    )
-
-    # bars at and after a pseudo-forecast's origin: its samples do not change
-    t = origins[2]
-    late = full.iloc[:n].copy()
-    late.iloc[t:, :4] *= 1.5
-
-    def pseudo_samples(frame) -> dict[int, np.ndarray]:
+    def pseudo_samples(frame) -> tuple[dict[int, np.ndarray], list[int]]:
         got = {}
 
         def recording(frames, h, future, offset):
-            got[len(frames[0])] = spy(frames, h, future, offset)
-            return got[len(frames[0])]
+            fc = tiny_pipeline.forecast(frames, h, future_timestamps=future, series_offset=offset, **kw)
+            got[len(frames[0])] = fc.samples
+            return fc.samples
 
-        calibrate_samples(
-            recording, [frame], horizon, tiny_pipeline.forecast(frame, horizon, **kw).samples, FAST
-        )
-        return got
+        raw = tiny_pipeline.forecast(frame, horizon, **kw).samples
+        _, info = calibrate_samples(recording, [frame], horizon, raw, FAST)
+        return got, info[0]["origins"]
 
-    before, after = pseudo_samples(full.iloc[:n]), pseudo_samples(late)
+    before, origins = pseudo_samples(full.iloc[:n])
+    # each pseudo-forecast is passed exactly the bars before its origin
+    assert sorted(before) == sorted(origins) and max(origins) == n - horizon and len(origins) == 6
+    t = sorted(origins)[2]  # two origins before it, three after
+    late = full.iloc[:n].copy()
+    late.iloc[t:, :4] *= 1.5  # prices (bars stay valid OHLC)
+    late.iloc[t:, 4:] *= 3.0  # volume and amount
+    after, same_origins = pseudo_samples(late)
+    assert same_origins == origins
     for origin in origins:
-        assert np.array_equal(before[origin], after[origin]) == (origin <= t), origin
+        if origin <= t:
+            np.testing.assert_array_equal(before[origin], after[origin], err_msg=f"origin {origin}")
+        else:
+            assert not np.allclose(before[origin], after[origin]), origin
 
 
 # ------------------------------------------------------------------------------------------------------------

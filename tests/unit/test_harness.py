@@ -6,6 +6,7 @@ Kronos runs on the tiny random-weight reference checkpoint: forecasts are meanin
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import json
 from pathlib import Path
 
@@ -522,3 +523,65 @@ def test_lstm_trains_once_per_dataset_on_rows_before_the_first_origin(csv_path, 
     first_origin = w["origin_timestamp"].min()
     assert len(seen) == 1 and seen[0] < first_origin  # one fit for both horizons, no target rows
     assert (w.loc[w["model"] == "lstm", "crps"] > 0).all()
+
+
+# --------------------------------------------------------------------------------------------------------
+# Leakage, end to end
+# --------------------------------------------------------------------------------------------------------
+
+
+def test_bars_after_an_origin_change_no_models_forecast_for_it_end_to_end(tmp_path):
+    """`run_suite` on a series and on a copy whose bars from row t on differ (prices, volumes, and 30 more
+    rows): every model's paths for the origins up to t are bit-identical, and change for the origin after
+    t. Covers the split engine, job planning, seeds and every model (baselines, the LSTM, Kronos through
+    the pipeline, calibrated and each importable adapter). A window whose context reached one bar past its
+    origin fails here."""
+    t, n = 160, 240
+    frame = _bars(n, seed=4)
+    changed = frame.copy()
+    changed.loc[t:, ["open", "high", "low", "close"]] *= 1.5
+    changed.loc[t:, "volume"] *= 3.0
+    more = _bars(30, seed=5)
+    more["timestamps"] = pd.date_range(frame["timestamps"].iloc[-1], periods=31, freq="h")[1:]
+    more[["open", "high", "low", "close"]] *= changed["close"].iloc[-1] / more["open"].iloc[0]
+    changed = pd.concat([changed, more], ignore_index=True)
+    models = [
+        {"model": m} for m in ("naive", "rw-drift", "hist-vol-rw", "seasonal-naive", "autoarima", "autoets")
+    ]
+    models += [{"model": "theta"}, {"model": "garch"}, *({"model": m} for m in INTERFACES)]
+    models.append({"model": "kronos-calibrated", "n_origins": 4})
+    if importlib.util.find_spec("pytorch_lightning") and "kronos-darts" in INTERFACES:
+        models.append(
+            {"model": "lstm", "n_epochs": 1, "hidden_dim": 4, "input_chunk_length": 8, "max_train_bars": 100}
+        )
+    runs = []
+    for name, data in (("before", frame), ("after", changed)):
+        path = tmp_path / f"{name}.csv"
+        data.to_csv(path, index=False)
+        raw = _suite_dict(
+            path,
+            models,
+            datasets=[{"path": str(path), "name": "synthetic", "start": t - 10}],
+            origins={"n": 3, "step": 10},  # origins t - 10, t, t + 10 in both files
+            num_samples=8,
+        )
+        result = run_suite(Suite.from_dict(raw), workers=1, use_cache=False, progress=False)
+        assert result.meta["skipped_models"] == {} and result.windows["error"].isna().all(), (
+            result.meta["skipped_models"],
+            result.windows["error"].dropna().tolist(),
+        )
+        runs.append(result)
+    before, after = runs
+    assert (
+        before.meta["datasets"]["synthetic"]["rows"] == n
+        and after.meta["datasets"]["synthetic"]["rows"] == n + 30
+    )
+    keys = sorted(before.samples)
+    assert keys == sorted(after.samples)
+    assert {k[0] for k in keys} == {m.get("label", m["model"]) for m in models}
+    assert sorted({k[3] for k in keys}) == [t - 10, t, t + 10]
+    for key in keys:
+        if key[3] <= t:  # every context bar lies before row t
+            np.testing.assert_array_equal(before.samples[key], after.samples[key], err_msg=str(key))
+        else:  # the change reaches every model, so the equalities above are not vacuous
+            assert not np.allclose(before.samples[key], after.samples[key]), key

@@ -76,19 +76,32 @@ def test_a_series_paths_do_not_depend_on_its_batch_partner(tiny_pipeline, ohlcv_
     np.testing.assert_allclose(with_short.samples[1], with_equal.samples[1], rtol=1e-5)
 
 
-def test_when_bars_after_the_context_change_the_forecast_does_not(tiny_pipeline, ohlcv_input):
-    full = _frame(ohlcv_input, 0, 120)
-    t = full.index[59]
+def test_bars_after_an_origin_change_no_forecast_up_to_it_when_origins_share_a_batch(
+    tiny_pipeline, ohlcv_input
+):
+    """A backtest forecasts several origins of one asset in one call, so the windows of the later origins
+    hold the bars after an earlier origin. Changing those bars (prices, volumes and the number of rows: one
+    more series holding every bar after the origin) must leave the forecasts up to that origin bit-identical.
+    A pipeline that read one bar past a window (e.g. by merging overlapping windows of a batch) fails here."""
+    full = _frame(ohlcv_input, 0, 200)
+    n_ctx, t, horizon = 60, 80, 6
+    origins = [60, 70, 80, 90, 100]  # windows [o - 60, o); the bar at row t is the first one changed
     changed = full.copy()
-    after = changed.index > t
-    changed.loc[after, ["open", "high", "low", "close"]] *= 3.0
-    changed.loc[after, "volume"] = 0.0
-    a = tiny_pipeline.forecast(full.loc[:t], horizon=6, num_samples=3, seed=0)
-    b = tiny_pipeline.forecast(changed.loc[:t], horizon=6, num_samples=3, seed=0)
-    np.testing.assert_array_equal(a.samples, b.samples)
-    # and the context really matters (otherwise the test above would be vacuous)
-    c = tiny_pipeline.forecast(full.iloc[:59], horizon=6, num_samples=3, seed=0)
-    assert not np.allclose(a.samples, c.samples)
+    changed.iloc[t:, :4] *= 1.5  # prices (bars stay valid OHLC)
+    changed.iloc[t:, 4:] *= 3.0  # volume and amount
+
+    def windows(frame):
+        return [frame.iloc[o - n_ctx : o] for o in origins]
+
+    kw = dict(horizon=horizon, num_samples=4, seed=0)
+    base = tiny_pipeline.forecast(windows(full), **kw).samples
+    after = tiny_pipeline.forecast(windows(changed) + [changed.iloc[t - 10 :]], **kw).samples
+    assert after.shape[0] == len(origins) + 1
+    for i, origin in enumerate(origins):
+        if origin <= t:  # every bar of these windows lies before row t
+            np.testing.assert_array_equal(base[i], after[i], err_msg=f"origin {origin}")
+        else:  # the change reaches the model: otherwise the equalities above would prove nothing
+            assert not np.allclose(base[i], after[i]), origin
 
 
 def test_missing_volume_and_amount_are_constructed_and_reported(tiny_pipeline, ohlcv_input):
