@@ -15,6 +15,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from ..calibration import CalibrationConfig
@@ -325,6 +326,14 @@ class KronosModel(GlobalForecastingModel):
         index = series.time_index
         values = series.values(copy=False)
         if len(components) == 1:
+            bad = ~np.isfinite(values[:, 0])
+            if bad.any():  # checked here: the bars built from the closes would name `open`, a row later
+                first = int(np.argmax(bad))
+                raise KronosInputError(
+                    f"`{name}` component `{components[0]}` has {int(bad.sum())} NaN or infinite value(s), the "
+                    f"first at row {first} (time {index[first]}): {values[first, 0]}. Fill or drop them first, "
+                    "e.g. with `darts.utils.missing_values.fill_missing_values`."
+                )
             sources = {"close": components[0]}
             frame = frame_from_close(pd.Series(values[:, 0], index=index), name=name)
         else:

@@ -154,8 +154,12 @@ def test_historical_forecasts_give_100_samples_per_window_equal_to_standalone_fo
     assert first.start_time() == series.time_index[8] and len(first) == 4
 
 
-def test_historical_forecasts_do_not_leak_values_after_the_origin(series):
-    model = _model().fit(series[:100])
+def test_historical_forecasts_do_not_leak_bars_after_the_origin(series):
+    """Darts users fit on the whole series and backtest with `historical_forecasts(retrain=False)`, so the
+    model holds the bars after every origin. Changing them (prices, volumes) and the row count (20 bars
+    appended) leaves the forecasts from the origins up to the change bit-identical; later ones change. A
+    model that read one bar past the window Darts passes (e.g. from its training series) fails here."""
+    t = 140  # first changed bar
     kwargs = dict(
         start=120,
         start_format="position",
@@ -165,15 +169,20 @@ def test_historical_forecasts_do_not_leak_values_after_the_origin(series):
         num_samples=4,
         last_points_only=False,
     )
-    base = model.historical_forecasts(series[:160], **kwargs)
-    values = series[:160].values().copy()
-    values[140:] *= 1.5  # every bar from position 140 on changes (bars stay valid OHLC)
-    changed = model.historical_forecasts(series[:160].with_values(values), **kwargs)
-    for k, origin in enumerate((120, 130, 140, 150)):
-        if origin <= 140:  # forecasts made before 140 see none of the change
-            np.testing.assert_array_equal(base[k].all_values(), changed[k].all_values())
+    base_series = series[:160]
+    values = series[:180].values().copy()
+    values[t:, :4] *= 1.5  # open, high, low, close (bars stay valid OHLC)
+    values[t:, 4:] *= 3.0  # volume, amount
+    changed = series[:180].with_values(values)  # and 20 bars more than base_series
+    base = _model().fit(base_series).historical_forecasts(base_series, **kwargs)
+    after = _model().fit(changed).historical_forecasts(changed, **kwargs)
+    origins = (120, 130, 140, 150)
+    assert [fc.start_time() for fc in base] == [series.time_index[o] for o in origins]
+    for k, origin in enumerate(origins):
+        if origin <= t:  # forecasts made from the bars before t
+            np.testing.assert_array_equal(base[k].all_values(), after[k].all_values(), err_msg=str(origin))
         else:
-            assert not np.allclose(base[k].all_values(), changed[k].all_values())
+            assert not np.allclose(base[k].all_values(), after[k].all_values())
 
 
 def test_backtest_with_probabilistic_metrics_is_finite_and_averages_the_windows(series):
@@ -266,6 +275,38 @@ def test_column_mapping_and_output_components(series):
 def test_when_components_cannot_be_mapped_then_fit_raises(series, make, match):
     with pytest.raises(KronosInputError, match=match):
         _model().fit(make(series[:40]))
+
+
+def test_nan_bars_raise_naming_the_component_and_the_row(series):
+    values = series[:60].values().copy()
+    values[30, 3] = np.nan  # close at row 30
+    bad = series[:60].with_values(values)
+    with pytest.raises(KronosInputError, match=r"`series` column `close` has 1 NaN .* at row 30"):
+        _model().fit(bad)
+    # a univariate series: the error names its component and row, not a column built from it
+    with pytest.raises(KronosInputError, match=r"`series` component `close` has 1 NaN .* at row 30"):
+        _model().fit(bad["close"])
+    with pytest.raises(KronosInputError, match=r"component `close` has 1 NaN .* at row 30"):
+        _model().fit(series[:60]["close"]).predict(2, series=bad["close"])
+
+
+def test_unsorted_bars_are_sorted_by_darts_and_duplicate_timestamps_are_refused(ohlcv_input):
+    """Darts builds every TimeSeries sorted and unique, so the adapter never receives such bars: unsorted
+    rows give the forecast of the sorted ones, and a repeated timestamp is refused by Darts itself."""
+    frame = ohlcv_input.iloc[:60].set_index("timestamps")
+    swapped = frame.iloc[[*range(30), 31, 30, *range(32, 60)]]
+    assert not swapped.index.is_monotonic_increasing
+    ordered = TimeSeries.from_dataframe(frame, freq="5min")
+    from_swapped = TimeSeries.from_dataframe(swapped, freq="5min")
+    assert from_swapped.time_index.equals(ordered.time_index)
+    np.testing.assert_array_equal(
+        _model().fit(from_swapped).predict(3, num_samples=2).all_values(),
+        _model().fit(ordered).predict(3, num_samples=2).all_values(),
+    )
+    repeated = frame.copy()
+    repeated.index = repeated.index.where(np.arange(60) != 31, frame.index[30])
+    with pytest.raises(ValueError, match="duplicate"):
+        TimeSeries.from_dataframe(repeated, freq="5min")
 
 
 def test_invalid_arguments_raise_clear_errors(series):

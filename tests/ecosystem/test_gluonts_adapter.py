@@ -288,22 +288,38 @@ def test_evaluate_model_on_split_dataset(bars):
         assert f.start_date == label["start"]
 
 
-def test_forecast_does_not_see_data_after_the_split_point(bars):
-    ds = univariate(bars, (100,))
-    changed = ListDataset(
-        [{**e, "target": np.r_[e["target"][: -2 * H], e["target"][-2 * H :] * 1.5]} for e in ds], freq="5min"
-    )
-    predictor = make()
-    windows = []
-    for data in (ds, changed):
-        _, template = split(data, offset=-2 * H)
-        windows.append(
-            list(predictor.predict(template.generate_instances(prediction_length=H, windows=2).input))
-        )
-    (first, second), (first_changed, second_changed) = windows
-    np.testing.assert_array_equal(first.samples, first_changed.samples)
-    # the second window's input contains changed bars, so its forecast must change
-    assert not np.array_equal(second.samples, second_changed.samples)
+@pytest.mark.parametrize("layout", ["univariate", "multivariate"])
+def test_forecasts_from_split_windows_do_not_see_bars_after_their_origin(bars, layout):
+    """GluonTS' `split` + `generate_instances` cut test windows from whole entries. Changing every bar from
+    row t on (prices, volumes) and the row count (20 bars appended) leaves the forecasts from the windows
+    whose origin is at most t bit-identical; the later window's forecast changes. A predictor that was handed
+    one bar past its window fails here."""
+    n, t = 120, 100
+    frame = bars[OHLCV].iloc[: n + 20].copy()
+    frame.iloc[t:, :4] *= 1.5  # prices (bars stay valid OHLC); the 20 rows after n are the appended ones
+    frame.iloc[t:, 4] *= 3.0  # volume
+
+    def dataset(data: pd.DataFrame) -> ListDataset:
+        if layout == "univariate":
+            return ListDataset([{"start": data.index[0], "target": data["close"].to_numpy()}], freq="5min")
+        entry = {"start": data.index[0], "target": data.to_numpy().T}
+        return ListDataset([entry], freq="5min", one_dim_target=False)
+
+    predictor = make(target_columns=None if layout == "univariate" else OHLCV)
+    runs = []
+    for data in (bars[OHLCV].iloc[:n], frame):
+        _, template = split(dataset(data), offset=t - 2 * H)  # origins t - 8, t - 4, t, t + 4
+        runs.append(list(predictor.predict(template.generate_instances(H, windows=4, distance=H).input)))
+    before, after = runs
+    origins = [t - 2 * H, t - H, t, t + H]
+    stamps = bars.index
+    assert [f.start_date.to_timestamp() for f in before] == [stamps[o] for o in origins]
+    for fb, fa, origin in zip(before, after, origins, strict=True):
+        assert fb.start_date == fa.start_date
+        if origin <= t:
+            np.testing.assert_array_equal(fb.samples, fa.samples, err_msg=str(origin))
+        else:
+            assert not np.allclose(fb.samples, fa.samples)
 
 
 # ---------------------------------------------------------------------------------------------------------

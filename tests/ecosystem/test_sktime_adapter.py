@@ -304,18 +304,41 @@ def test_in_sample_fh_raises():
 # leakage and update
 
 
-def test_forecast_at_a_cutoff_ignores_data_after_it():
+@pytest.mark.parametrize("strategy", ["refit", "update"])
+def test_backtest_forecasts_do_not_see_bars_after_their_cutoff(strategy):
+    """sktime's `evaluate` cuts the whole series at each cutoff (refitting, or updating the forecaster).
+    Changing every bar after one cutoff (prices, volumes) and the row count (20 bars appended) leaves the
+    forecasts at the cutoffs up to it bit-identical, and changes the later ones. A forecaster that read one
+    bar past its cutoff fails here."""
+    from sktime.forecasting.model_evaluation import evaluate
+    from sktime.split import ExpandingWindowSplitter
+
+    y = _bars(120)
+    t = 80  # first changed row: the first bar after the cutoff at row 79
+    changed = _bars(140)
+    changed.iloc[:120] = y  # the same bars up to row 120, then 20 more
+    changed.iloc[t:, :4] *= 1.5  # prices (bars stay valid OHLC)
+    changed.iloc[t:, 4] *= 3.0  # volume
+    cv = ExpandingWindowSplitter(fh=[1, 2, 3], initial_window=60, step_length=10)
+    runs = [
+        evaluate(_forecaster(seed=3), cv, data, strategy=strategy, return_data=True)
+        for data in (y.iloc[:100], changed)
+    ]
+    before, after = runs
+    cutoffs = [y.index[r] for r in (59, 69, 79, 89)]
+    assert list(before["cutoff"]) == cutoffs and list(after["cutoff"])[:4] == cutoffs
+    for k, cutoff in enumerate(cutoffs):
+        a, b = before["y_pred"].iloc[k], after["y_pred"].iloc[k]
+        if cutoff < y.index[t]:  # every bar these forecasts may see lies before row t
+            pd.testing.assert_frame_equal(a, b, obj=f"forecast at cutoff {cutoff}")
+        else:
+            assert not np.allclose(a.to_numpy(), b.to_numpy())
+
+
+def test_update_up_to_a_cutoff_gives_the_forecast_of_fitting_up_to_it():
     y = _closes(80)
-    changed = y.copy()
-    changed.iloc[50:] *= 3.0  # everything after the cutoff differs
     fh = [1, 2, 3]
-    a = _forecaster(seed=3).fit(y.loc[: y.index[49]])
-    b = _forecaster(seed=3).fit(changed.loc[: y.index[49]])
-    pd.testing.assert_series_equal(a.predict(fh), b.predict(fh))
-    pd.testing.assert_frame_equal(
-        a.predict_quantiles(fh, alpha=[0.1, 0.9]), b.predict_quantiles(fh, alpha=[0.1, 0.9])
-    )
-    # through update: fit on less, update up to the cutoff = fit up to the cutoff
+    a = _forecaster(seed=3).fit(y.iloc[:50])
     c = _forecaster(seed=3).fit(y.iloc[:40])
     before = c.predict(fh)
     c.update(y.iloc[40:50])
@@ -354,6 +377,29 @@ def test_frame_without_kronos_names_is_one_close_series_per_column():
         warnings.simplefilter("error", UserWarning)
         one = _forecaster(seed=7).fit(a.to_frame("price")).predict(fh=[1, 2])
     np.testing.assert_array_equal(one["price"].to_numpy(), alone.to_numpy())
+
+
+def test_nan_unsorted_and_repeated_timestamps_raise_naming_the_problem():
+    """sktime refuses NaN (the adapter says it cannot handle missing values) and an unsorted index before the
+    adapter sees them; repeated timestamps reach the adapter, whose error names the timestamp and the row."""
+    y = _bars(60)
+    nan = y.copy()
+    nan.iloc[30, 3] = np.nan
+    for data in (nan, nan["Close"]):
+        with pytest.raises(ValueError, match=r"cannot handle missing data \(nans\)"):
+            _forecaster().fit(data)
+    with pytest.raises(ValueError, match=r"cannot handle missing data \(nans\)"):
+        _forecaster().fit(y.iloc[:40]).update(nan.iloc[25:45])
+    swapped = y.iloc[[*range(30), 31, 30, *range(32, 60)]]
+    with pytest.raises(TypeError, match="monotonically increasing"):
+        _forecaster().fit(swapped)
+    repeated = y.copy()
+    repeated.index = repeated.index.where(np.arange(60) != 31, y.index[30])
+    for data in (repeated, repeated["Close"]):
+        with pytest.raises(
+            KronosInputError, match=rf"must be unique, but {y.index[30]} appears again at row 31"
+        ):
+            _forecaster().fit(data)
 
 
 @pytest.mark.parametrize(
