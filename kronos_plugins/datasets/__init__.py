@@ -22,14 +22,17 @@ from kronos_plugins.datasets.registry import (
     load_many,
 )
 from kronos_plugins.datasets.split import HeldoutPeriod, Period, Split, load_split
+from kronos_plugins.datasets.synthetic_market import SyntheticMarketConfig, generate_market
 
 __all__ = [
     "DataRepairWarning",
     "HeldoutPeriod",
     "Period",
     "Split",
+    "SyntheticMarketConfig",
     "UnknownDatasetError",
     "fetch_sources",
+    "generate_market",
     "list_asset_ids",
     "list_datasets",
     "load",

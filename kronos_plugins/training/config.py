@@ -97,6 +97,10 @@ class AugmentConfig:
     length: int = 1024  # bars per synthetic series
     kinds: list[str] = field(default_factory=lambda: list(SYNTHETIC_KINDS))  # "garch", "jump", "regime"
     freq: str = "B"  # bar spacing of the synthetic timestamps (a pandas frequency)
+    # "simple": the daily generators above (kinds, freq); "market": the synthetic-market corpus
+    # (kronos_plugins.datasets.synthetic_market: GARCH/GJR/EGARCH-t, SV with jumps, regimes, sessions, gaps and
+    # ten calendars from 1-minute to daily), which ignores kinds and freq
+    generator: str = "simple"
 
 
 @dataclass
@@ -241,6 +245,9 @@ class TrainConfig:
         _require(0 <= a.fraction < 1, "augment.fraction", a.fraction, "must be in [0, 1)")
         _require(a.n_series >= 1, "augment.n_series", a.n_series, "must be >= 1")
         _require(a.length >= 3, "augment.length", a.length, "must be >= 3")
+        _require(
+            a.generator in ("simple", "market"), "augment.generator", a.generator, "must be 'simple' or 'market'"
+        )
         bad = [k for k in a.kinds if k not in SYNTHETIC_KINDS]
         _require(
             a.kinds and not bad,

@@ -481,12 +481,17 @@ def train(
             train_series, val_series, data_info = load_series(cfg.data, seed=cfg.seed)
         frac = 0.0
         if cfg.augment.enabled and cfg.augment.fraction > 0:
-            from .augment import generate_synthetic
-
             a = cfg.augment
-            synth = generate_synthetic(
-                a.n_series, a.length, kinds=a.kinds, seed=_derive_seed(cfg.seed, 0x5A), freq=a.freq
-            )
+            if a.generator == "market":
+                from ..datasets.synthetic_market import generate_market
+
+                synth = generate_market(a.n_series, a.length, seed=_derive_seed(cfg.seed, 0x5A))
+            else:
+                from .augment import generate_synthetic
+
+                synth = generate_synthetic(
+                    a.n_series, a.length, kinds=a.kinds, seed=_derive_seed(cfg.seed, 0x5A), freq=a.freq
+                )
             train_series += [series_from_frame(f, f"synthetic {i}", group=1) for i, f in enumerate(synth)]
             frac = a.fraction
         d = cfg.data

@@ -65,3 +65,20 @@ def test_bf16_autocast_trains_the_model_stage_and_differs_from_fp32(tmp_path):
     assert a.dtype == b.dtype == torch.float32  # weights stay float32
     assert not torch.equal(a, b)
     assert torch.allclose(a, b, atol=0.05)  # but the updates are close: autocast, not a different model
+
+
+def test_the_synthetic_market_mix_enters_training_and_the_data_summary(tmp_path):
+    cfg = tiny_config(
+        tmp_path / "run",
+        steps=(2, 2),
+        **{"augment.enabled": True, "augment.generator": "market", "augment.n_series": 4, "augment.length": 200},
+    )
+    train(TrainConfig.from_dict(cfg))
+    lines = (tmp_path / "run" / "data_summary.txt").read_text().splitlines()
+    synthetic = next(line.split() for line in lines if line.split()[0] == "synthetic")
+    assert synthetic[-3:] == ["4", "800", "0"]  # 4 series x 200 bars, never in validation
+
+
+def test_an_unknown_augment_generator_is_rejected(tmp_path):
+    with pytest.raises(TrainConfigError, match="augment.generator"):
+        TrainConfig.from_dict(tiny_config(tmp_path, **{"augment.generator": "gan"}))
