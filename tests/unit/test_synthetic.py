@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import warnings
 
 import numpy as np
@@ -218,7 +217,13 @@ def test_moments_and_ks_distance_on_known_samples():
     rng = np.random.default_rng(2)
     m = moments(rng.standard_t(5, 200_000))
     assert abs(m["mean"]) < 0.01 and m["std"] == pytest.approx(np.sqrt(5 / 3), rel=0.02)
-    assert abs(m["skew"]) < 0.1 and m["excess_kurtosis"] > 3  # t(5): 6 in theory, noisy in samples
+    # t(5): excess kurtosis 6, but its estimator has no finite variance (t(5) lacks an 8th moment) and is
+    # skewed: over 300 samples of 200,000 draws it ranged from 3.73 to 36.8 (median 4.85), so only a lower
+    # bound is sound for t(5)...
+    assert abs(m["skew"]) < 0.1 and m["excess_kurtosis"] > 3.5
+    # ...and a two-sided one needs finite moments: Laplace, excess kurtosis 3, whose estimator at 200,000
+    # draws has a standard deviation of 0.071 (200 samples): +-0.3 is about 4 standard deviations.
+    assert moments(rng.laplace(0.0, 1.0, 200_000))["excess_kurtosis"] == pytest.approx(3.0, abs=0.3)
     assert moments([1.0, 2.0, 3.0]) == pytest.approx(
         {"mean": 2.0, "std": 1.0, "skew": 0.0, "excess_kurtosis": -1.5}
     )
@@ -280,14 +285,35 @@ def test_compare_puts_every_statistic_in_one_result():
 def test_sampling_sweep_reports_one_row_per_setting(tiny_pipeline, ohlcv_input):
     ctx, real = _context(ohlcv_input, 100), ohlcv_input.iloc[100:300].set_index("timestamps")
     sweep = sampling_sweep(
-        tiny_pipeline, ctx, real, temperatures=(0.3, 2.0), top_ps=(1.0,), n_paths=8, length=20, window=5
+        tiny_pipeline, ctx, real, temperatures=(0.1, 1.0), top_ps=(1.0,), n_paths=16, length=20, window=5
     )
     assert list(sweep[["temperature", "top_p"]].itertuples(index=False, name=None)) == [
-        (0.3, 1.0),
-        (2.0, 1.0),
+        (0.1, 1.0),
+        (1.0, 1.0),
     ]
     assert (sweep["vol_ratio"] > 0).all()
     assert sweep[["exploding_fraction", "degenerate_fraction"]].stack().between(0, 1).all()
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_higher_temperature_spreads_the_paths_wider(tiny_pipeline, ohlcv_input, seed):
+    """Temperature flattens the token distribution, so the paths spread wider. On the tiny checkpoint and this
+    context, the sweep's volatility ratio at temperature 1.0 was 3.6 to 9.3 times that at 0.1 over seeds 0-7
+    (16 paths of 20 bars); twice is the margin asserted for every seed."""
+    ctx, real = _context(ohlcv_input, 100), ohlcv_input.iloc[100:300].set_index("timestamps")
+    sweep = sampling_sweep(
+        tiny_pipeline,
+        ctx,
+        real,
+        temperatures=(0.1, 1.0),
+        top_ps=(1.0,),
+        n_paths=16,
+        length=20,
+        window=5,
+        seed=seed,
+    )
+    cold, warm = sweep["vol_ratio"].to_numpy()
+    assert warm > 2.0 * cold, (cold, warm)
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -393,17 +419,6 @@ def test_example_strategies_on_simple_series():
     spike[0, -1], spike[0, -2] = 60.0, 40.0
     z = ZScoreMeanReversion(10, 1.0)(bars._replace(close=spike))
     np.testing.assert_array_equal(z[0], [0] * 28 + [1, -1])  # flat window -> 0; dip -> long; spike -> short
-
-
-def test_ten_thousand_paths_of_250_bars_take_seconds():
-    rng = np.random.default_rng(9)
-    bars = bars_from_returns(0.01 * rng.standard_normal((10_000, 249)))
-    for strategy in (MovingAverageCrossover(10, 30), ZScoreMeanReversion(20, 1.0)):
-        t0 = time.perf_counter()
-        res = backtest(strategy, bars[0], bars, cost_bps=5)
-        wall = time.perf_counter() - t0
-        assert res.returns.shape == (10_000, 249) and len(res.metrics) == 10_000
-        assert wall < 5.0, f"{strategy.name}: {wall:.2f} s for 10,000 x 250"
 
 
 # ------------------------------------------------------------------------------------------------------------
