@@ -172,8 +172,13 @@ def test_model_baselines_have_95_intervals_that_widen_with_horizon(baseline):
     lo, hi = np.quantile(out, [0.025, 0.975], axis=0)
     width = hi - lo
     assert width[3] > width[0] and width[7] > width[3] and width[11] > width[7]
-    # A random walk's 95% band at step 1 is about 2 * 1.96 * sigma * price wide.
-    assert 0.5 < width[0] / (2 * 1.96 * 0.01 * ctx["close"].iloc[-1]) < 2.0
+    # A random walk's 95% band at step 1 is 2 * 1.96 * sigma * price wide, sigma being the std of the returns
+    # the model sees (the context's, not the 0.01 they were drawn with: 299 returns miss it by ~4%). The 2.5%
+    # and 97.5% quantiles of 4000 draws put ~1.5% of noise on the width, and the models estimate the one-step
+    # variance their own way (AR terms, ETS/Theta residuals, GARCH's conditional variance): over 13 contexts
+    # the ratio lay in 0.93-1.09 for all four. +-15% holds that with room and is 4x tighter than 0.5x-2x.
+    sigma = np.diff(np.log(ctx["close"].to_numpy())).std(ddof=1)
+    assert 0.85 < width[0] / (2 * 1.96 * sigma * ctx["close"].iloc[-1]) < 1.15
 
 
 def test_garch_handles_tiny_intraday_returns():

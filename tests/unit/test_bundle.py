@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 
@@ -12,7 +13,9 @@ from kronos_plugins import CheckpointError, KronosPipeline
 from kronos_plugins.checkpoints import BUNDLED_DIR, bundled_checkpoint
 from kronos_plugins.training.bundle import bundle_run
 
-from ..conftest import REFERENCE
+from ..conftest import FIXTURES, REFERENCE
+
+PINNED = FIXTURES / "bundled_sha256.txt"  # the one place to update after a deliberate retrain
 
 
 @pytest.fixture()
@@ -91,3 +94,31 @@ def test_the_shipped_bundle_is_small_and_intact():
     size = sum(p.stat().st_size for d in (model_dir, tok_dir) for p in d.iterdir())
     assert size <= 25 * 2**20
     assert max_context >= 64
+
+
+def _digests(text: str) -> dict[str, str]:
+    """`sha256sum` lines (digest, two spaces, relative path) -> {path: digest}; # comments skipped."""
+    rows = [line.split(maxsplit=1) for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    return {name.strip(): digest for digest, name in rows}
+
+
+def test_the_shipped_weights_are_the_ones_pinned_in_the_tests():
+    """Every file of the bundle's model/ and tokenizer/ is listed in tests/fixtures/bundled_sha256.txt with
+    its digest (a new or renamed weight file fails), and the bundle's own SHA256SUMS, which the loader
+    checks, lists each of them with the same digest."""
+    pinned = _digests(PINNED.read_text())
+    shipped = {
+        p.relative_to(BUNDLED_DIR).as_posix()
+        for part in ("model", "tokenizer")
+        for p in (BUNDLED_DIR / part).rglob("*")
+        if p.is_file()
+    }
+    assert {"model/model.safetensors", "tokenizer/model.safetensors"} <= shipped
+    assert shipped == set(pinned), (
+        f"unpinned: {sorted(shipped - set(pinned))}, gone: {sorted(set(pinned) - shipped)}"
+    )
+    for name, digest in pinned.items():
+        assert hashlib.sha256((BUNDLED_DIR / name).read_bytes()).hexdigest() == digest, name
+    sums = _digests((BUNDLED_DIR / "SHA256SUMS").read_text())
+    listed = {name: sums.get(name) for name in pinned}
+    assert listed == pinned, f"SHA256SUMS does not list the pinned digests: {listed}"
