@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 TORCH := torch==2.13.0
 
-.PHONY: venv test lint bench bench-calibration bench-synthetic bench-speed docs train-bundled clean
+.PHONY: venv test lint bench bench-calibration bench-synthetic bench-quality bench-speed docs train-bundled clean
 
 venv: $(VENV)/.stamp-base
 
@@ -60,6 +60,14 @@ bench-calibration: $(VENV)/.stamp-bench
 # synthetic futures of the bundled checkpoint on a held-out asset: fidelity report, sweep, two backtests
 bench-synthetic: $(VENV)/.stamp-synth
 	$(PY) benchmarks/synthetic/example.py --lookback 96 --out-dir benchmarks/results/synthetic
+
+# the quality gate of issue 15 on raw Kronos: forecasts on the default suite's windows (with CRPS by lookback), the
+# tokenizer round trip, synthetic fidelity; writes benchmarks/results/quality/<name>/gate.md and gate.json.
+# CHECKPOINT=DIR (a folder with model/ and tokenizer/) gates a candidate; the default is the bundled checkpoint.
+# GATE_ARGS="--compare bundled" also prints the candidate beside the bundled checkpoint's committed gate.
+CHECKPOINT ?= bundled
+bench-quality: $(VENV)/.stamp-bench $(VENV)/.stamp-synth
+	$(PY) benchmarks/quality/gate.py --checkpoint $(CHECKPOINT) $(GATE_ARGS)
 
 bench-speed: $(VENV)/.stamp-dev
 	$(PY) benchmarks/speed/bench_generation.py

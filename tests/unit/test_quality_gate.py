@@ -1,0 +1,312 @@
+"""The quality gate's pure functions (benchmarks/quality/targets.py, gate.py helpers) on hand-computed cases.
+
+The gate itself is a benchmark (`make bench-quality`); these tests only check that its figures and verdicts are
+computed as documented, on small arrays, with no data and no checkpoint.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+QUALITY = Path(__file__).resolve().parents[2] / "benchmarks" / "quality"
+
+
+def _load(name: str):
+    if str(QUALITY) not in sys.path:
+        sys.path.insert(0, str(QUALITY))  # gate.py imports its sibling `targets`
+    spec = importlib.util.spec_from_file_location(f"quality_{name}", QUALITY / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+T = _load("targets")
+
+
+# ------------------------------------------------------------------------------------------------------------
+# target checks
+# ------------------------------------------------------------------------------------------------------------
+def test_coverage_076_at_80_is_4_points_short_and_passes():
+    c = T.check_coverage("forecast", 0.8, 0.76)
+    assert c.passed and c.verdict == "PASS"
+    assert c.extra["gap"] == pytest.approx(-0.04)
+    assert c.detail == "-4.0 points"
+    assert c.target == "0.75 .. 0.85"
+
+
+def test_coverage_outside_5_points_fails_both_ways_and_the_edge_passes():
+    assert T.check_coverage("forecast", 0.8, 0.74).verdict == "FAIL"
+    assert T.check_coverage("forecast", 0.5, 0.5501).verdict == "FAIL"
+    # 0.80 - 0.75 is 0.05000000000000004 in binary: exactly 5 points is inside
+    assert T.check_coverage("forecast", 0.8, 0.75).verdict == "PASS"
+    assert T.check_coverage("forecast", 0.95, 1.0).verdict == "PASS"
+    assert T.check_coverage("forecast", 0.95, float("nan")).verdict == "n/a"
+
+
+def test_check_above_every_baseline_is_strict_and_names_the_best():
+    baselines = {"naive": 0.0, "hist-vol-rw": 0.163, "lstm": 0.140, "broken": float("nan")}
+    ok = T.check_above("forecast", "CRPS skill", 0.2, baselines)
+    assert ok.passed and ok.target == "> 0.163 (hist-vol-rw)" and ok.extra["best"] == "hist-vol-rw"
+    assert T.check_above("forecast", "CRPS skill", 0.15, baselines).passed is False
+    assert T.check_above("forecast", "CRPS skill", 0.163, baselines).passed is False  # a tie is not above
+    assert T.check_above("forecast", "CRPS skill", 0.2, {}).verdict == "n/a"
+
+
+def test_mae_skill_no_worse_than_the_reference():
+    assert T.check_not_below("forecast", "MAE h=5", -0.009, -0.0094, "hist-vol-rw").passed
+    assert T.check_not_below("forecast", "MAE h=5", -0.03, -0.03, "hist-vol-rw").passed  # equal is no worse
+    assert T.check_not_below("forecast", "MAE h=5", -0.07, -0.009, "hist-vol-rw").passed is False
+    assert T.check_not_below("forecast", "MAE h=5", -0.07, float("nan"), "hist-vol-rw").verdict == "n/a"
+
+
+def test_limits_and_bands():
+    assert T.check_at_most("tokenizer", "error", 0.15, 0.15).passed
+    assert T.check_at_most("tokenizer", "error", 0.31, 0.15).passed is False
+    assert T.check_at_least("tokenizer", "consistent", 0.99, 0.99).passed
+    assert T.check_at_least("tokenizer", "consistent", 0.826, 0.99).passed is False
+    assert T.check_at_most("synthetic", "accuracy", None, 0.7).verdict == "n/a"
+    assert T.check_band("synthetic", "kurtosis", 2.7, 1.3, 4.9).passed
+    assert T.check_band("synthetic", "kurtosis", 16.5, 1.3, 4.9).passed is False
+
+
+def test_overall_verdict():
+    ok = T.check_at_most("s", "a", 0.1, 0.5)
+    bad = T.check_at_most("s", "b", 0.9, 0.5)
+    info = T.Check("lookback", "CRPS skill at lookback 32", "", 0.12, None)
+    missing = T.check_at_most("s", "c", None, 0.5)
+    assert info.verdict == "info"
+    assert T.overall([ok, info]) == "PASS"
+    assert T.overall([ok, info, missing]) == "INCOMPLETE"
+    assert T.overall([ok, bad, missing]) == "FAIL"
+
+
+# ------------------------------------------------------------------------------------------------------------
+# forecast figures
+# ------------------------------------------------------------------------------------------------------------
+def test_first_step_ratio_by_hand():
+    context = np.array([100.0, 101.0, 100.0, 102.0])  # |changes| 1, 1, 2: typical move 4/3; last close 102
+    samples = np.array([[102.0, 0.0], [102.5, 0.0], [103.0, 0.0]])  # first-step median 102.5
+    assert T.typical_move(context) == pytest.approx(4 / 3)
+    assert T.first_step_ratio(samples, context) == pytest.approx(0.5 / (4 / 3))  # 0.375: within half a move
+    jump = np.array([[103.0], [103.0], [104.0]])  # median 103: 1 / (4/3) = 0.75 moves away
+    assert T.first_step_ratio(jump, context) == pytest.approx(0.75)
+    assert T.check_at_most("forecast", "first step", T.first_step_ratio(jump, context), 0.5).passed is False
+    below = np.array([[101.5], [101.0], [99.0]])  # median 101: a jump down counts the same
+    assert T.first_step_ratio(below, context) == pytest.approx(0.75)
+    assert math.isnan(T.first_step_ratio(samples, np.array([5.0, 5.0, 5.0])))  # no typical move
+
+
+# ------------------------------------------------------------------------------------------------------------
+# tokenizer figures
+# ------------------------------------------------------------------------------------------------------------
+def _window(n: int = 7) -> np.ndarray:
+    """Closes 100 * exp(0, .01, 0, .01, ...): one-bar log returns +-0.01 (an even number of them for odd n:
+    mean 0, population std exactly 0.01)."""
+    close = 100.0 * np.exp(0.01 * (np.arange(n) % 2))
+    o = np.r_[close[0], close[:-1]]
+    high = np.maximum(o, close) * 1.01
+    low = np.minimum(o, close) * 0.99
+    vol = np.full(n, 10.0)
+    return np.column_stack([o, high, low, close, vol, vol * close])
+
+
+def test_close_reconstruction_error_by_hand():
+    close = _window()[:, 3]
+    assert T.close_reconstruction_error(close, close) == 0.0
+    # every decoded close 0.2 % off; one bar's return std is 1 %: 0.2 return std
+    assert T.close_reconstruction_error(close, close * 1.002) == pytest.approx(0.2)
+    assert T.close_reconstruction_error(close, close * 0.998) == pytest.approx(0.2)
+    assert math.isnan(T.close_reconstruction_error(np.full(5, 3.0), np.full(5, 3.0)))  # a flat window
+
+
+def test_ohlc_consistent_by_hand():
+    bars = np.array(
+        [
+            [10, 11, 9, 10.5],  # a candle
+            [10, 10.2, 9, 10.5],  # high below the close
+            [10, 11, 10.2, 10.5],  # low above the open
+            [10, 10, 10, 10],  # a flat bar is consistent
+        ]
+    )
+    assert T.ohlc_consistent(bars).tolist() == [True, False, False, True]
+
+
+def test_repaired_bars_counts_each_bar_once():
+    bars = np.array(
+        [
+            [10, 11, 9, 10.5, 1, 10],  # fine
+            [10, 10.2, 10.6, 10.5, -1, -10],  # high and low both wrong, volume and amount negative: one bar
+            [10, 11, 9, -1, 1, 10],  # a non-positive close
+            [10, 11, 9, 10.5, 0, 0],  # zero volume is fine
+        ]
+    )
+    assert T.repaired_bars(bars).tolist() == [False, True, True, False]
+
+
+def test_repaired_bars_agree_with_the_synthetic_repair_rule():
+    from kronos_plugins.synthetic.trajectories import repair_ohlcv
+
+    rng = np.random.default_rng(1)
+    bars = 10 + rng.normal(0, 1, size=(50, 6))
+    bars[::7, 4] = -1.0
+    repaired, counts, _ = repair_ohlcv(bars, price_floor=0.01)
+    changed = (repaired != bars).any(axis=-1)
+    assert np.array_equal(T.repaired_bars(bars), changed)
+    assert T.repaired_bars(bars).sum() <= sum(counts.values())
+
+
+def test_roundtrip_figures_with_a_hand_made_encode_decode_stand_in():
+    raw = np.stack([_window(), _window()])
+
+    def normalise(w):  # a stand-in for the pipeline's normalisation: prices / 100, and back
+        return w / 100.0, lambda z: z * 100.0
+
+    def exact(x):
+        return x.copy()
+
+    def close_up(x):  # decoded closes 0.2 % high: error 0.2 return std; candles stay candles (1 % wicks)
+        z = x.copy()
+        z[..., 3] *= 1.002
+        return z
+
+    def broken_first_bar(x):  # the first bar's high decoded below its low
+        z = x.copy()
+        z[:, 0, 1] = z[:, 0, 2] - 0.01
+        return z
+
+    err, ok = T.roundtrip_figures(raw, normalise, exact)
+    assert err == pytest.approx([0.0, 0.0], abs=1e-6) and ok.all()
+    err, ok = T.roundtrip_figures(raw, normalise, close_up)
+    assert err == pytest.approx([0.2, 0.2], rel=1e-4) and ok.all()
+    err, ok = T.roundtrip_figures(raw, normalise, broken_first_bar)
+    assert ok.shape == (2, 7) and ok.mean() == pytest.approx(6 / 7)
+    with pytest.raises(ValueError, match="round trip returned"):
+        T.roundtrip_figures(raw, normalise, lambda x: x[:, :-1])
+
+
+def test_roundtrip_with_the_pipeline_normalisation_is_exact_for_an_identity_codec():
+    from kronos_plugins.pipeline import prepare_series
+    from kronos_plugins.validation import KRONOS_COLUMNS
+
+    def normalise(w):
+        ctx = prepare_series(pd.DataFrame(w, columns=list(KRONOS_COLUMNS)), missing_timestamps="constant")
+        return ctx.x, ctx.denormalise
+
+    raw = np.stack([_window(97)])
+    err, ok = T.roundtrip_figures(raw, normalise, lambda x: x)
+    assert err[0] < 1e-3  # float32 round-off only
+    assert ok.all()
+
+
+def test_median_of_medians_by_hand():
+    overall, per = T.median_of_medians({"a": [1.0, 2.0, 3.0], "b": [10.0, float("nan")], "c": []})
+    assert per["a"] == 2.0 and per["b"] == 10.0 and math.isnan(per["c"])
+    assert overall == 6.0  # median of 2 and 10; the asset without a figure is left out
+
+
+# ------------------------------------------------------------------------------------------------------------
+# bootstrap bands
+# ------------------------------------------------------------------------------------------------------------
+def test_block_bootstrap_keeps_blocks_and_is_seeded():
+    x = np.arange(100.0)
+    draws = T.block_bootstrap(x, lambda r: np.mean(np.diff(r) == 1), n_boot=50, block=10, seed=3)
+    assert draws.shape == (50,)
+    assert (draws >= 90 / 99).all()  # 9 of each block's 10 values follow their predecessor
+    again = T.block_bootstrap(x, lambda r: np.mean(np.diff(r) == 1), n_boot=50, block=10, seed=3)
+    assert np.array_equal(draws, again)
+    lags = T.block_bootstrap(x, lambda r: np.array([r.mean(), r.std()]), n_boot=20, block=10)
+    assert lags.shape == (20, 2)
+    with pytest.raises(ValueError):
+        T.block_bootstrap(np.arange(10.0), np.mean, block=6)
+
+
+def test_bootstrap_band_quantiles():
+    draws = np.arange(1001.0)  # 0 .. 1000
+    lo, hi = T.bootstrap_band(draws, level=0.9)
+    assert (float(lo), float(hi)) == pytest.approx((50.0, 950.0))
+    lo, hi = T.bootstrap_band(np.column_stack([draws, -draws]))
+    assert lo.shape == (2,) and lo[0] == pytest.approx(25.0) and hi[1] == pytest.approx(-25.0)
+
+
+def test_band_of_a_constant_statistic_holds_its_value():
+    rng = np.random.default_rng(0)
+    r = rng.standard_normal(400)
+    draws = T.block_bootstrap(r, lambda v: 1.5, n_boot=30, block=20)
+    lo, hi = T.bootstrap_band(draws)
+    assert T.check_band("synthetic", "x", 1.5, float(lo), float(hi)).passed
+
+
+# ------------------------------------------------------------------------------------------------------------
+# gate.py helpers
+# ------------------------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def gate():
+    return _load("gate")
+
+
+def test_window_starts(gate):
+    assert gate._window_starts(100, 96, 8) == [0, 1, 2, 3, 4]
+    assert gate._window_starts(96, 96, 8) == [0]
+    assert gate._window_starts(50, 96, 8) == []
+    starts = gate._window_starts(1000, 96, 8)
+    assert len(starts) == 8 and starts[0] == 0 and starts[-1] == 904
+
+
+def test_report_is_json_safe_and_escapes_pipes(gate):
+    import json
+
+    check = T.check_band("synthetic", "|r| autocorrelation", float("nan"), 0.1, 0.2)
+    clean = gate._clean(
+        {"a": np.float64("nan"), "b": np.int64(3), "c": [np.bool_(True)], "d": check.to_dict()}
+    )
+    json.dumps(clean, allow_nan=False)
+    assert clean["a"] is None and clean["b"] == 3 and clean["c"] == [True]
+    report = {
+        "verdict": "FAIL",
+        "checkpoint": {
+            "name": "x",
+            "arg": "bundled",
+            "dir": "d",
+            "hash": "0" * 64,
+            "default_lookback": 96,
+            "max_context": 128,
+        },
+        "reduced": None,
+        "command": "python benchmarks/quality/gate.py",
+        "started": "now",
+        "wall_seconds": 1.0,
+        "sections": {},
+        "machine": "m",
+        "git": "g",
+        "checks": [clean["d"]],
+    }
+    text = gate.render(report)
+    assert "\\|r\\| autocorrelation" in text
+    row = next(line for line in text.splitlines() if "autocorrelation" in line)
+    assert row.count(" | ") == 5  # six cells: the escaped pipes do not split the row
+
+
+def test_reduced_settings_are_named(gate):
+    args = gate.parse_args([])
+    assert gate.reduced_settings(args) == ""
+    args = gate.parse_args(["--origins", "2", "--paths", "20", "--sections", "tokenizer"])
+    assert gate.reduced_settings(args) == "--origins 2 --paths 20 --sections tokenizer"
+
+
+def test_quality_suite_keeps_the_default_suite_windows_and_baselines(gate):
+    pytest.importorskip("yaml")
+    from kronos_plugins.benchmark.suite import load_suite
+
+    root = QUALITY.parents[1] / "benchmarks" / "suites"
+    quality, default = load_suite(root / "quality.yaml"), load_suite(root / "default.yaml")
+    assert gate.suite_mismatches(quality, default) == []
+    assert gate.GATED in [m.label for m in quality.enabled_models]
+    assert quality.model(gate.GATED).settings["lookback"] is None  # the pipeline's default context
