@@ -2,7 +2,9 @@
 
 The fan chart of ``docs/getting-started.md`` is drawn by that page's own ```python blocks, run in order in one
 namespace in a temporary directory with the bundled checkpoint; the PNG they save is copied to
-``docs/assets/fan-chart.png``. So the figure on the page is exactly what its code draws.
+``docs/assets/fan-chart.png``. The README's tour is run the same way: its Python block writes ``prices.csv``
+and its ``kronos forecast ... --plot fan.png`` line runs through `kronos_plugins.cli.main`; the chart is copied
+to ``docs/assets/forecast-fan.png``. So every figure is exactly what the code beside it draws.
 
     python docs/scripts/make_figures.py            # needs the bundled checkpoint and the `data` extra
 
@@ -23,6 +25,8 @@ from pathlib import Path
 DOCS = Path(__file__).resolve().parents[1]
 MAX_BYTES = 200_000  # committed images stay small
 FIGURES = {"getting-started.md": ("fan-chart.png",)}
+README = DOCS.parent / "README.md"
+README_FIGURE = "forecast-fan.png"
 
 
 def python_blocks(page: Path) -> list[str]:
@@ -39,6 +43,29 @@ def run_page(page: Path, workdir: Path) -> None:
             exec(compile(code, f"{page.name}[{k}]", "exec"), namespace)
     finally:
         os.chdir(cwd)
+
+
+def run_readme_tour(workdir: Path) -> Path:
+    """Run the README's tour (the Python block that writes prices.csv, then its `kronos forecast` line) in
+    `workdir`; returns the chart it drew."""
+    import shlex
+
+    from kronos_plugins.cli import main as kronos
+
+    text = README.read_text(encoding="utf-8")
+    block = next(
+        b for b in re.findall(r"^```python\n(.*?)^```$", text, flags=re.S | re.M) if "prices.csv" in b
+    )
+    command = shlex.split(re.search(r"^kronos forecast .*$", text, flags=re.M).group(0))[1:]
+    cwd = os.getcwd()
+    os.chdir(workdir)
+    try:
+        exec(compile(block, "README.md", "exec"), {"__name__": "__docs__"})
+        if kronos(command) != 0:
+            raise RuntimeError(f"`kronos {shlex.join(command)}` failed")
+    finally:
+        os.chdir(cwd)
+    return workdir / command[command.index("--plot") + 1]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -76,6 +103,14 @@ def main(argv: list[str] | None = None) -> int:
                     return 1
                 shutil.copyfile(Path(tmp) / name, args.out_dir / name)
                 print(f"{args.out_dir / name} ({size / 1000:.0f} kB) from {page}")
+    with tempfile.TemporaryDirectory() as tmp:
+        chart = run_readme_tour(Path(tmp))
+        size = chart.stat().st_size
+        if size > MAX_BYTES:
+            print(f"make_figures: {chart.name} is {size} bytes, over {MAX_BYTES}", file=sys.stderr)
+            return 1
+        shutil.copyfile(chart, args.out_dir / README_FIGURE)
+        print(f"{args.out_dir / README_FIGURE} ({size / 1000:.0f} kB) from README.md")
     return 0
 
 

@@ -350,3 +350,27 @@ def test_darts_model_rejects_num_samples_with_the_fix():
     with pytest.raises(KronosInputError, match=r"model\.predict\(n, num_samples=50\)"):
         KronosModel(model=TINY / "model", tokenizer=TINY / "tokenizer", num_samples=50)
     assert KronosModel(model=TINY / "model", tokenizer=TINY / "tokenizer").untrained_model() is not None
+
+
+def test_published_suite_gives_each_checkpoint_its_context_and_needs_the_users_data(tmp_path):
+    pytest.importorskip("yaml")
+    from kronos_plugins.benchmark.suite import SuiteError, load_suite
+
+    published = ROOT / "benchmarks" / "suites" / "published.yaml"
+    with pytest.raises(SuiteError, match="file not found"):  # no data of the package postdates the checkpoints
+        load_suite(published)
+    bars = tmp_path / "mine.csv"
+    pd.read_csv(REFERENCE / "ohlcv_input.csv").to_csv(bars, index=False)
+    items = [
+        f"datasets=[{{path: {bars}, start: '2024-01-03'}}]",
+        "models.kronos-small-top-p-0.9.num_samples_hint=1",  # a label with a dot still names its model
+    ]
+    with pytest.raises(SuiteError, match="num_samples_hint"):  # ... whose settings are then validated
+        load_suite(published, suite_overrides(published, items))
+    suite = load_suite(published, suite_overrides(published, items[:1]))
+    lookback = {m.label: m.settings.get("lookback") for m in suite.models}
+    checkpoint = {m.label: m.settings.get("checkpoint") for m in suite.models}
+    assert lookback["kronos-mini"] == 2048 and checkpoint["kronos-mini"] == "NeoQuasar/Kronos-mini"
+    assert lookback["kronos-small"] == lookback["kronos-base"] == 512
+    assert suite.context_length >= max(v for v in lookback.values() if v)
+    assert {"autoarima", "lstm", "hist-vol-rw"} <= set(lookback)
