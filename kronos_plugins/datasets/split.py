@@ -106,7 +106,9 @@ class Split:
     heldout: Mapping[str, HeldoutPeriod]
     instruments: Mapping[str, str]
     excluded: Mapping[str, str]
-    cross_sectional: Mapping[str, Mapping[str, HeldoutPeriod]] = field(default_factory=lambda: MappingProxyType({}))
+    cross_sectional: Mapping[str, Mapping[str, HeldoutPeriod]] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
 
     def assets(self, part: str) -> list[str]:
         """Asset ids of one part (``"pretrain"``, ``"validation"`` or ``"heldout"``), in file order."""
@@ -238,7 +240,7 @@ def _periods(raw: Mapping, part: str, cls: type[Period]) -> Mapping[str, Period]
     return MappingProxyType(out)
 
 
-SPLIT_FILES = {1: "split.json", 2: "split_v2.json"}
+SPLIT_FILES = {1: "split.json", 2: "split_v2.json", 3: "split_v3.json"}
 """The split versions shipped with the package and their files."""
 
 
@@ -250,8 +252,9 @@ def load_split(path: str | Path | None = None, *, version: int = 1) -> Split:
     path : str or Path, optional
         A split file in the same JSON layout; by default the shipped file of `version`.
     version : int, default=1
-        Which shipped split: 1 (61 pretrain assets, the one every committed benchmark result used) or 2 (every
-        catalogued source; the same held-out assets, periods and cutoff, plus the cross-sectional universes).
+        Which shipped split: 1 (61 pretrain assets, the one every committed benchmark result used), 2 (every
+        catalogued source but Debian's R data sets; the same held-out assets, periods and cutoff, plus the
+        cross-sectional universes; model v2 trains on it) or 3 (version 2 plus Debian's R data sets).
         Ignored when `path` is given.
 
     Returns

@@ -68,7 +68,9 @@ class DataConfig:
     split_path: str | None = (
         None  # split: a split JSON other than the one shipped with kronos_plugins.datasets
     )
-    split_version: int = 1  # split: which shipped split (1: 61 assets; 2: every catalogued source)
+    split_version: int = (
+        1  # split: which shipped split (1: 61 assets; 2: every catalogued source; 3: 2 + Debian R)
+    )
     constructions: list[str] | None = (
         None  # split: keep bars made this way: "ohlc", "ticks", "closes"; None = all
     )
@@ -219,7 +221,7 @@ class TrainConfig:
         _require(d.n_series >= 1, "data.n_series", d.n_series, "must be >= 1")
         _require(d.length >= 3, "data.length", d.length, "must be >= 3")
         _require(d.num_workers >= 0, "data.num_workers", d.num_workers, "must be >= 0")
-        _require(d.split_version in (1, 2), "data.split_version", d.split_version, "must be 1 or 2")
+        _require(d.split_version in (1, 2, 3), "data.split_version", d.split_version, "must be 1, 2 or 3")
         _require(
             d.min_context is None or 2 <= d.min_context <= d.context,
             "data.min_context",
@@ -246,7 +248,10 @@ class TrainConfig:
         _require(a.n_series >= 1, "augment.n_series", a.n_series, "must be >= 1")
         _require(a.length >= 3, "augment.length", a.length, "must be >= 3")
         _require(
-            a.generator in ("simple", "market"), "augment.generator", a.generator, "must be 'simple' or 'market'"
+            a.generator in ("simple", "market"),
+            "augment.generator",
+            a.generator,
+            "must be 'simple' or 'market'",
         )
         bad = [k for k in a.kinds if k not in SYNTHETIC_KINDS]
         _require(

