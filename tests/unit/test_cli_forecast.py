@@ -357,7 +357,8 @@ def test_published_suite_gives_each_checkpoint_its_context_and_needs_the_users_d
     from kronos_plugins.benchmark.suite import SuiteError, load_suite
 
     published = ROOT / "benchmarks" / "suites" / "published.yaml"
-    with pytest.raises(SuiteError, match="file not found"):  # no data of the package postdates the checkpoints
+    # no data of the package postdates the checkpoints: the suite names a file the user provides
+    with pytest.raises(SuiteError, match="file not found"):
         load_suite(published)
     bars = tmp_path / "mine.csv"
     pd.read_csv(REFERENCE / "ohlcv_input.csv").to_csv(bars, index=False)
