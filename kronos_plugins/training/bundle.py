@@ -81,8 +81,8 @@ the published NeoQuasar checkpoints and is far smaller than them.
 |---|---|---|
 | architecture | d_model {ta["d_model"]}, {ta["n_heads"]} heads, ff {ta["ff_dim"]}, {ta["n_enc_layers"] - 1}+{ta["n_dec_layers"] - 1} blocks, {ta["s1_bits"]}+{ta["s2_bits"]} bits | d_model {ma["d_model"]}, {ma["n_heads"]} heads, ff {ma["ff_dim"]}, {ma["n_layers"]} layers |
 | parameters | {tok["parameters"]:,} | {mod["parameters"]:,} |
-| steps x batch | {tok["steps"]} x {tok["batch_size"]} | {mod["steps"]} x {mod["batch_size"]} |
-| validation loss (initial -> final) | {tok["initial_val_loss"]:.4f} -> {tok["final_val_loss"]:.4f} | {mod["initial_val_loss"]:.4f} -> {mod["final_val_loss"]:.4f} |
+| steps x batch | {_steps_cell(tok)} | {_steps_cell(mod)} |
+| validation loss (initial -> final) | {_loss_cell(tok)} | {_loss_cell(mod)} |
 
 - **Use:** {_use_line(s)}
 - **Data:** the `pretrain` part of the package's fixed split (`{s["data"]["split"]["name"]}` v{s["data"]["split"]["version"]},
@@ -131,3 +131,15 @@ def _use_line(summary: dict) -> str:
         f"  and, unless a `lookback` is given, the last {context} bars of each history as context (the training\n"
         "  context; `bundle.json` records both)."
     )
+
+
+def _steps_cell(stage: dict) -> str:
+    if not stage["steps"] and stage.get("init"):  # taken from an earlier run, not trained here
+        return f"0 here (from `{stage['init']}`)"
+    return f"{stage['steps']} x {stage['batch_size']}"
+
+
+def _loss_cell(stage: dict) -> str:
+    if stage.get("initial_val_loss") is None or stage.get("final_val_loss") is None:
+        return "see the run it was taken from" if stage.get("init") else "not measured"
+    return f"{stage['initial_val_loss']:.4f} -> {stage['final_val_loss']:.4f}"
