@@ -80,7 +80,7 @@ def resolve_checkpoint(arg: str | None) -> dict:
         return {
             "arg": "bundled",
             "name": "bundled",
-            "dir": str(BUNDLED_DIR),
+            "dir": _shown(BUNDLED_DIR),
             "hash": content_hash(BUNDLED_DIR),
         }
     path = Path(arg).expanduser().resolve()
@@ -92,7 +92,13 @@ def resolve_checkpoint(arg: str | None) -> dict:
     generic = {"bundle", "best", "last", "final", "checkpoint", "bundled", "export"}
     name = f"{path.parent.name}-{path.name}" if path.name in generic else path.name
     name = "".join(c if c.isalnum() or c in "._-+" else "_" for c in name)
-    return {"arg": str(path), "name": name, "dir": str(path), "hash": content_hash(path)}
+    return {"arg": str(path), "name": name, "dir": _shown(path), "hash": content_hash(path)}
+
+
+def _shown(path: str | os.PathLike) -> str:
+    """A path as the results show it: relative to the repository when inside it (no machine-specific prefix)."""
+    p = Path(path).resolve()
+    return str(p.relative_to(ROOT)) if p.is_relative_to(ROOT) else str(p)
 
 
 def content_hash(directory: str | os.PathLike) -> str:
@@ -205,8 +211,10 @@ def forecast_section(args, ckpt: dict, pipe, out: Path, log) -> dict:
         overrides["num_samples"] = args.num_samples
     if args.assets:
         overrides["datasets"] = [{"part": "heldout", "assets": args.assets.split(",")}]
-    suite = load_suite(args.suite, overrides)
-    default = load_suite(args.default_suite, overrides)
+    # relative paths when run from the repository, so run.json names the suite without a machine prefix
+    rel = (lambda f: os.path.relpath(f)) if Path.cwd().resolve() == ROOT else (lambda f: f)  # noqa: E731
+    suite = load_suite(rel(args.suite), overrides)
+    default = load_suite(rel(args.default_suite), overrides)
     mismatches = suite_mismatches(suite, default)
     for m in mismatches:
         log(f"warning: quality suite vs default suite: {m}")
@@ -289,7 +297,7 @@ def forecast_section(args, ckpt: dict, pipe, out: Path, log) -> dict:
         )
     labels = [m.label for m in run_kronos]
     fs = first_step_table(result, labels)
-    fs.to_csv(out / "first_step.csv", index=False, float_format="%.6g")
+    fs[fs["model"] == GATED].to_csv(out / "first_step.csv", index=False, float_format="%.6g")
     ratio = fs[fs["model"] == GATED]["ratio"]
     checks.append(
         T.check_at_most(
@@ -375,9 +383,7 @@ def forecast_section(args, ckpt: dict, pipe, out: Path, log) -> dict:
         "failed_windows": {k: int(v) for k, v in lb["n_failed"].items() if v},
         "suite_mismatches": mismatches,
         "suite": {
-            "file": str(Path(args.suite).resolve().relative_to(ROOT))
-            if Path(args.suite).resolve().is_relative_to(ROOT)
-            else str(args.suite),
+            "file": _shown(args.suite),
             "datasets": len(result.datasets),
             "horizons": list(suite.horizons),
             "origins": suite.n_origins,
@@ -677,7 +683,12 @@ def render(report: dict) -> str:
         f"- **started**: {report['started']}; **wall time**: {report['wall_seconds']:.0f} s "
         + "("
         + ", ".join(f"{k} {v['wall_seconds']:.0f} s" for k, v in report["sections"].items())
-        + f"); {report['machine']}",
+        + f"); {report['machine']}"
+        + (
+            f"; forecasts: {h['n_computed']} computed, {h['n_cached']} from the cache"
+            if (h := report["sections"].get("forecast", {}).get("harness"))
+            else ""
+        ),
         f"- **git**: {report['git']}",
         "- **rerun / a candidate**: `make bench-quality` / `make bench-quality CHECKPOINT=DIR` (DIR holds `model/` and "
         '`tokenizer/`; `GATE_ARGS="--compare bundled"` prints it beside this checkpoint); `info` rows have no target.',
