@@ -142,5 +142,7 @@ def test_when_a_fetch_fails_then_the_error_names_the_command(tmp_path, monkeypat
         lambda cmd, **kw: subprocess.CompletedProcess(cmd, 1, "", "ERROR: No matching distribution found"),
     )
     monkeypatch.setattr(_sources, "_package_dir", lambda module: None)
-    with pytest.raises(ImportError, match=r"could not download fastquant==0\.1\.8\.1.*No matching distribution"):
+    with pytest.raises(
+        ImportError, match=r"could not download fastquant==0\.1\.8\.1.*No matching distribution"
+    ):
         SOURCES["fastquant"].package_dir()

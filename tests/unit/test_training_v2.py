@@ -71,7 +71,12 @@ def test_the_synthetic_market_mix_enters_training_and_the_data_summary(tmp_path)
     cfg = tiny_config(
         tmp_path / "run",
         steps=(2, 2),
-        **{"augment.enabled": True, "augment.generator": "market", "augment.n_series": 4, "augment.length": 200},
+        **{
+            "augment.enabled": True,
+            "augment.generator": "market",
+            "augment.n_series": 4,
+            "augment.length": 200,
+        },
     )
     train(TrainConfig.from_dict(cfg))
     lines = (tmp_path / "run" / "data_summary.txt").read_text().splitlines()
