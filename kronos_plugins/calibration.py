@@ -34,6 +34,11 @@ space) and, where the sample was not negative, at or above 0 (counted). Columns 
 (volume/amount absent from the input) are left as they are. Series that are not prices (a non-positive
 value in the context or the samples) are calibrated in price units.
 
+Where it sits: calibration is a layer on top of the pipeline. `Calibrator` (or `calibrated(pipe, config)`)
+drives the pipeline's steps itself: each context is validated once, the raw forecast made, and every
+pseudo-forecast of every series run in one batched sampling call. ``KronosPipeline.forecast(...,
+calibration=...)`` is sugar for it. `calibrate_samples` is the same engine for any forecaster.
+
 References
 ----------
 Shi et al., "Kronos: A Foundation Model for the Language of Financial Markets", arXiv 2508.02739.
@@ -54,13 +59,23 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from . import candles
+from .config import SamplingConfig
 from .forecast import KronosForecast
+from .preparation import MIN_CONTEXT_BARS, prepare_window, resolve_seed
 from .validation import KRONOS_COLUMNS, KronosInputError, check_positive_int, prepare_context
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # annotations only: this module never imports the pipeline (no cycle)
     from .pipeline import KronosPipeline
 
-__all__ = ["METHODS", "CalibrationConfig", "calibrate_forecast", "calibrate_samples"]
+__all__ = [
+    "METHODS",
+    "CalibrationConfig",
+    "Calibrator",
+    "calibrate_forecast",
+    "calibrate_samples",
+    "calibrated",
+]
 
 #: Calibration methods (see the module docstring).
 METHODS = ("conformal", "scale")
@@ -117,6 +132,13 @@ class CalibrationConfig:
         other forecasters) when ``n_origins`` origins at least one bar apart fit after them, else half of
         them. Pseudo-forecasts from much shorter contexts than the real forecast's are worse than it, so they
         make the calibrated intervals too wide.
+    pseudo_samples : int, optional
+        Paths per pseudo-forecast (at least 2; `Calibrator` only): each draws the first ``pseudo_samples``
+        of the paths it would draw with the forecast's ``num_samples`` (same streams). None (default): the
+        forecast's ``num_samples``. The pseudo-forecasts are ``n_origins`` times the work of the forecast at
+        that count (the generator's cost grows with rows, batched or not), so fewer paths are how a
+        calibrated forecast gets cheap; their medians and widths are then noisier, which widens the
+        calibrated intervals somewhat (see benchmarks/speed/bench_calibration_cost.py).
 
     Examples
     --------
@@ -135,6 +157,7 @@ class CalibrationConfig:
     max_factor: float = 50.0
     min_origins: int = 10
     min_context: int | None = None
+    pseudo_samples: int | None = None
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -148,6 +171,8 @@ class CalibrationConfig:
         check_positive_int(self.min_origins, "min_origins", minimum=0)
         if self.min_context is not None:
             check_positive_int(self.min_context, "min_context")
+        if self.pseudo_samples is not None:
+            check_positive_int(self.pseudo_samples, "pseudo_samples", minimum=2)
         levels = (self.levels,) if isinstance(self.levels, numbers.Real) else tuple(self.levels)
         if not levels or not all(isinstance(a, numbers.Real) and 0 < a < 1 for a in levels):
             raise KronosInputError(
@@ -181,7 +206,128 @@ class CalibrationConfig:
 
 
 # ------------------------------------------------------------------------------------------------------------
-# Entry points
+# The layer: a pipeline with calibrated forecasts
+
+
+class Calibrator:
+    """Calibrated forecasts of a `KronosPipeline`: a layer on top of it, not a mode of it.
+
+    `forecast` checks the settings once, validates each whole context once, makes the raw forecast from the
+    last `lookback` bars (the pipeline's `forecast_series`) and then every pseudo-forecast of every series in
+    ONE batched `KronosPipeline.sample` call (windows of equal length share generator calls; each
+    pseudo-forecast reuses its series' random streams). The raw paths are the uncalibrated forecast's, so
+    ``Calibrator(pipe, c).forecast(ctx, ...)`` is the map of ``pipe.forecast(ctx, ...)``'s paths that
+    ``pipe.forecast(ctx, ..., calibration=c)`` returns (that argument is sugar for this class).
+
+    Parameters
+    ----------
+    pipeline : KronosPipeline
+        The forecaster (anything with its `request`, `validate`, `forecast_series`, `sample` and
+        `max_context`).
+    config : str, dict or CalibrationConfig, default="conformal"
+        The method and its settings (see `CalibrationConfig`).
+
+    Examples
+    --------
+    >>> calibrated_pipe = Calibrator(pipe, CalibrationConfig(n_origins=16))  # doctest: +SKIP
+    >>> fc = calibrated_pipe.forecast(bars, horizon=12, num_samples=100, seed=0)  # doctest: +SKIP
+    >>> fc.calibration[0]["factors"]["close"].shape  # doctest: +SKIP
+    (12, 11)
+    """
+
+    def __init__(self, pipeline: KronosPipeline, config: str | Mapping | CalibrationConfig = "conformal"):
+        config = CalibrationConfig.coerce(config)
+        if config is None:
+            raise KronosInputError(
+                "`Calibrator` needs a calibration config; got None (use the pipeline itself)."
+            )
+        self.pipeline = pipeline
+        self.config = config
+
+    def forecast(
+        self,
+        context: pd.DataFrame | Sequence[pd.DataFrame],
+        horizon: int,
+        sampling: SamplingConfig | Mapping | None = None,
+        *,
+        future_timestamps=None,
+        item_ids: Sequence | None = None,
+        seed: int | None = None,
+        **settings,
+    ) -> KronosForecast:
+        """A calibrated forecast: the arguments and result of `KronosPipeline.forecast`, with ``calibration``
+        filled (one dict per series, see `calibrate_samples`). With ``seed=None`` one fresh seed is drawn for
+        the forecast and its pseudo-forecasts."""
+        request = self.pipeline.request(horizon, sampling, seed=resolve_seed(seed), **settings)
+        series = self.pipeline.validate(context, request, whole=True)
+        raw = self.pipeline.forecast_series(series, request, future_timestamps, item_ids)
+        return self._calibrate(raw, series, request)
+
+    def calibrate(
+        self,
+        forecast: KronosForecast,
+        context: pd.DataFrame | Sequence[pd.DataFrame],
+        sampling: SamplingConfig | Mapping | None = None,
+        **settings,
+    ) -> KronosForecast:
+        """Calibrate a forecast you already hold, made by ``pipeline.forecast(context, ...)`` with `settings`
+        (pass those of the forecast, the seed included, so that the pseudo-forecasts reuse its random streams;
+        ``num_samples`` defaults to the forecast's). ``future_timestamps`` and ``item_ids`` are accepted and not
+        needed."""
+        settings.pop("future_timestamps", None)
+        settings.pop("item_ids", None)
+        if settings.pop("calibration", None) is not None:
+            raise KronosInputError("`calibration` cannot be among the forecast settings of a calibration.")
+        if sampling is None and settings.get("num_samples") is None:
+            settings["num_samples"] = forecast.num_samples
+        request = self.pipeline.request(forecast.horizon, sampling, **settings)
+        series = self.pipeline.validate(context, request, whole=True)
+        if len(series) != forecast.n_series:
+            raise KronosInputError(
+                f"`context` has {len(series)} series but the forecast {forecast.n_series}; pass the forecast's "
+                "own contexts."
+            )
+        return self._calibrate(forecast, series, request)
+
+    def _calibrate(self, forecast: KronosForecast, series, request) -> KronosForecast:
+        config, H = self.config, request.horizon
+        window = request.lookback or self.pipeline.max_context
+        realised = [s.realised() for s in series]
+        samples = _check_samples(forecast.samples, len(series), H)
+        origins, min_contexts = _plan([len(s) for s in series], H, config, window)
+        _warn_short(origins, min_contexts, [len(s) for s in series], H, config)
+        sampling = request.sampling
+        if config.pseudo_samples is not None:
+            sampling = dataclasses.replace(
+                sampling, num_samples=min(config.pseudo_samples, sampling.num_samples)
+            )
+        # every pseudo-forecast of every series, in one call
+        contexts, y_stamps, streams, owner = [], [], [], []
+        for i, (s, cuts) in enumerate(zip(series, origins, strict=True)):
+            for t in cuts:
+                start = 0 if request.lookback is None else max(0, t - request.lookback)
+                contexts.append(prepare_window(s, start, t))
+                y_stamps.append(s.stamps[t : t + H])
+                streams.append(request.series_offset + i)
+                owner.append(i)
+        got = (
+            self.pipeline.sample(contexts, y_stamps, streams, H, sampling, request.seed)
+            if contexts
+            else np.empty((0, sampling.num_samples, H, len(KRONOS_COLUMNS)))
+        )
+        owner = np.asarray(owner, dtype=int)
+        pseudo = [got[owner == i] for i in range(len(series))]
+        out, info = _calibrate_all(
+            samples, pseudo, realised, origins, H, config, forecast.constructed_columns
+        )
+        return dataclasses.replace(forecast, samples=out, calibration=info)
+
+
+def calibrated(
+    pipeline: KronosPipeline, config: str | Mapping | CalibrationConfig = "conformal"
+) -> Calibrator:
+    """`pipeline` with calibrated forecasts: ``calibrated(pipe, "scale").forecast(ctx, 12, seed=0)``."""
+    return Calibrator(pipeline, config)
 
 
 def calibrate_forecast(
@@ -196,28 +342,9 @@ def calibrate_forecast(
 ) -> KronosForecast:
     """Calibrate `forecast` (made by ``pipeline.forecast(context, horizon, **forecast_kwargs)``).
 
-    ``KronosPipeline.forecast(..., calibration=...)`` calls this after sampling; call it yourself to calibrate
-    a forecast you already hold. Pseudo-forecasts are made with the same settings (`forecast_kwargs`: pass
-    those of the forecast, the seed included, so each series' pseudo-forecasts reuse its random streams).
-
-    Parameters
-    ----------
-    pipeline : KronosPipeline
-        The pipeline that made `forecast`.
-    context : DataFrame or list of DataFrames
-        The forecast's context, whole (before any `lookback`): the pseudo-forecasts' origins lie inside it.
-    horizon : int
-        The forecast's horizon.
-    forecast : KronosForecast
-        The forecast to calibrate.
-    method : str, dict or CalibrationConfig, default="conformal"
-        ``"conformal"`` or ``"scale"``, or a full `CalibrationConfig` (or a dict of its fields).
-    n_origins, step : int, optional
-        Override the config's.
-    **forecast_kwargs
-        The forecast's `KronosPipeline.forecast` arguments (num_samples, temperature, top_k, top_p, seed,
-        column_mapping, missing_timestamps, lookback, series_offset, allow_non_positive; future_timestamps
-        and item_ids are accepted and not needed).
+    ``Calibrator(pipeline, method).calibrate(forecast, context, **forecast_kwargs)``, with `n_origins` and
+    `step` overriding the config's. Pass the forecast's settings, the seed included, so each series'
+    pseudo-forecasts reuse its random streams.
 
     Returns
     -------
@@ -228,35 +355,10 @@ def calibrate_forecast(
     config = CalibrationConfig.coerce(method)
     overrides = {k: v for k, v in (("n_origins", n_origins), ("step", step)) if v is not None}
     config = dataclasses.replace(config, **overrides) if overrides else config
-    if forecast_kwargs.pop("calibration", None) is not None:
-        raise KronosInputError("`calibration` cannot be among the forecast settings of `calibrate_forecast`.")
-    forecast_kwargs.pop("future_timestamps", None)
-    forecast_kwargs.pop("item_ids", None)
-    forecast_kwargs.setdefault("num_samples", forecast.num_samples)
-    series_offset = forecast_kwargs.pop("series_offset", 0)
-    frames = [context] if isinstance(context, pd.DataFrame) else list(context)
-
-    def forecast_fn(pseudo, h, future, offset):
-        return pipeline.forecast(
-            pseudo,
-            horizon=h,
-            future_timestamps=future,
-            series_offset=series_offset + offset,
-            **forecast_kwargs,
-        ).samples
-
-    samples, info = calibrate_samples(
-        forecast_fn,
-        frames,
-        horizon,
-        forecast.samples,
-        config,
-        column_mapping=forecast_kwargs.get("column_mapping"),
-        allow_non_positive=forecast_kwargs.get("allow_non_positive", False),
-        constructed=forecast.constructed_columns,
-        window=forecast_kwargs.get("lookback") or pipeline.max_context,
-    )
-    return dataclasses.replace(forecast, samples=samples, calibration=info)
+    horizon = check_positive_int(horizon, "horizon")
+    if horizon != forecast.horizon:
+        raise KronosInputError(f"`horizon` {horizon} is not the forecast's ({forecast.horizon}).")
+    return Calibrator(pipeline, config).calibrate(forecast, context, **forecast_kwargs)
 
 
 def calibrate_samples(
@@ -270,13 +372,14 @@ def calibrate_samples(
     constructed: Sequence[Sequence[str]] | None = None,
     window: int | None = None,
 ) -> tuple[np.ndarray, list[dict]]:
-    """Calibrate the sample paths of any forecaster (the engine of `calibrate_forecast`).
+    """Calibrate the sample paths of any forecaster (the engine `Calibrator` shares).
 
     Parameters
     ----------
     forecast_fn : callable
         ``forecast_fn(frames, horizon, future_timestamps, series_offset) -> samples`` (see `ForecastFn`),
-        called with pseudo-contexts ``context[i].iloc[:t]`` only, never with a bar at or after an origin;
+        called once per origin rank k with the pseudo-contexts ``context[i].iloc[:t]`` of the series that have
+        a k-th origin (in runs of consecutive series), never with a bar at or after an origin;
         ``frames[j]`` is a pseudo-context of series ``series_offset + j``, and ``future_timestamps`` the
         timestamps of its bars ``t .. t+H-1`` (None when the contexts have none).
     context : list of DataFrames
@@ -286,7 +389,7 @@ def calibrate_samples(
     samples : ndarray
         The forecast to calibrate, shaped (n_series, num_samples, horizon, 6), price units.
     config : str, dict or CalibrationConfig, default="conformal"
-        Method and origins.
+        Method and origins (``pseudo_samples`` is for `Calibrator`; here `forecast_fn` decides).
     column_mapping, allow_non_positive
         As for `KronosPipeline.forecast` (to read the realised bars of the contexts).
     constructed : list of tuple of str, optional
@@ -307,55 +410,72 @@ def calibrate_samples(
         ``ohlc_repairs`` (candles whose high/low had to be repaired after the map; 0 for a monotone map) and
         ``volume_clipped`` (volume/amount draws pulled back within bounds).
     """
-    from .pipeline import MIN_CONTEXT_BARS
-
     config = CalibrationConfig.coerce(config)
     horizon = check_positive_int(horizon, "horizon")
     frames = list(context)
-    samples = np.asarray(samples, dtype=np.float64)
-    if samples.ndim != 4 or samples.shape[0] != len(frames) or samples.shape[2] != horizon:
-        raise KronosInputError(
-            f"`samples` must be shaped ({len(frames)}, num_samples, {horizon}, {len(KRONOS_COLUMNS)}), "
-            f"found: {samples.shape}."
-        )
+    samples = _check_samples(samples, len(frames), horizon)
     n_series, n_samples = samples.shape[:2]
-    if n_samples < 2:
-        warnings.warn(
-            "calibration needs num_samples >= 2: a single path has no spread to widen; it is returned as is.",
-            UserWarning,
-            stacklevel=3,
-        )
-    constructed = list(constructed) if constructed else [()] * n_series
-
-    # Realised bars of each context, and the origins inside it.
-    realised, stamps, origins, min_contexts = [], [], [], []
+    realised, stamps = [], []
     for i, df in enumerate(frames):
-        name = f"context[{i}]" if n_series > 1 else "context"
         frame, ts = prepare_context(
             df,
-            name=name,
+            name=f"context[{i}]" if n_series > 1 else "context",
             min_length=MIN_CONTEXT_BARS,
             column_mapping=column_mapping,
             require_positive=not allow_non_positive,
         )
         realised.append(frame)
         stamps.append(ts)
-        used = len(frame) if window is None else min(len(frame), window)
-        min_contexts.append(_min_context(len(frame), horizon, used, config))
-        origins.append(_origins(len(frame), horizon, config, min_contexts[-1]))
-    short = [i for i in range(n_series) if len(origins[i]) < config.min_origins]
+    lengths = [len(f) for f in realised]
+    origins, min_contexts = _plan(lengths, horizon, config, window)
+    _warn_short(origins, min_contexts, lengths, horizon, config)
+    pseudo = _pseudo_forecasts(forecast_fn, frames, stamps, origins, horizon, n_samples)
+    return _calibrate_all(samples, pseudo, realised, origins, horizon, config, constructed)
+
+
+def _check_samples(samples, n_series: int, horizon: int) -> np.ndarray:
+    samples = np.asarray(samples, dtype=np.float64)
+    if samples.ndim != 4 or samples.shape[0] != n_series or samples.shape[2] != horizon:
+        raise KronosInputError(
+            f"`samples` must be shaped ({n_series}, num_samples, {horizon}, {len(KRONOS_COLUMNS)}), "
+            f"found: {samples.shape}."
+        )
+    if samples.shape[1] < 2:
+        warnings.warn(
+            "calibration needs num_samples >= 2: a single path has no spread to widen; it is returned as is.",
+            UserWarning,
+            stacklevel=4,
+        )
+    return samples
+
+
+def _plan(lengths, horizon, config, window) -> tuple[list[list[int]], list[int]]:
+    """Per series of `lengths` bars: the pseudo-forecast origins and the bars each needs before it."""
+    origins, min_contexts = [], []
+    for n in lengths:
+        used = n if window is None else min(n, window)
+        min_contexts.append(_min_context(n, horizon, used, config))
+        origins.append(_origins(n, horizon, config, min_contexts[-1]))
+    return origins, min_contexts
+
+
+def _warn_short(origins, min_contexts, lengths, horizon, config) -> None:
+    short = [i for i in range(len(origins)) if len(origins[i]) < config.min_origins]
     if short:
         i = short[0]
         warnings.warn(
-            f"calibration: {len(short)} of {n_series} series with fewer than {config.min_origins} "
-            f"pseudo-forecast origins (context[{i}]: {len(origins[i])} from {len(realised[i])} bars, each "
+            f"calibration: {len(short)} of {len(origins)} series with fewer than {config.min_origins} "
+            f"pseudo-forecast origins (context[{i}]: {len(origins[i])} from {lengths[i]} bars, each "
             f"origin with {min_contexts[i]} bars before it and the horizon {horizon} after); their "
             f"calibration is rough{' or absent' if not origins[i] else ''}. Pass longer contexts.",
             UserWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
 
-    pseudo = _pseudo_forecasts(forecast_fn, frames, stamps, origins, horizon, n_samples)
+
+def _calibrate_all(samples, pseudo, realised, origins, horizon, config, constructed):
+    n_series = samples.shape[0]
+    constructed = list(constructed) if constructed else [()] * n_series
     out = samples.copy()
     info = []
     for i in range(n_series):
@@ -374,8 +494,6 @@ def _min_context(n: int, horizon: int, used: int, config: CalibrationConfig) -> 
     """Bars an origin needs before it: `config.min_context`, else all `used` bars of the forecast when the
     context leaves room for `n_origins` such origins (each pseudo-forecast then sees as much as the forecast),
     else half of them."""
-    from .pipeline import MIN_CONTEXT_BARS
-
     if config.min_context is not None:
         return max(MIN_CONTEXT_BARS, config.min_context)
     if n - horizon - used >= config.n_origins - 1:
@@ -472,13 +590,11 @@ def _calibrate_series(x, pseudo, frame, origins, horizon, config, constructed):
     info["factors_clipped"]["close"] = fitted.clipped
     info["pseudo_coverage"] = _coverage(p_close, y_close, config.levels)
     prices = fwd(x[..., _PRICES])  # (S, H, 4)
-    raw_ok = _candles_ok(x[..., _PRICES])
+    raw_ok = candles.consistent(x[..., _PRICES])
     out[..., _PRICES] = inv(fitted.apply(fwd(x[..., _CLOSE]), prices))
-    broken = raw_ok & ~_candles_ok(out[..., _PRICES])
+    broken = raw_ok & ~candles.consistent(out[..., _PRICES])
     if broken.any():  # keep every candle that was consistent consistent
-        o, h, lo, c = (out[..., j] for j in _PRICES)
-        out[..., _PRICES[1]] = np.where(broken, np.maximum.reduce([o, h, lo, c]), h)
-        out[..., _PRICES[2]] = np.where(broken, np.minimum.reduce([o, h, lo, c]), lo)
+        out[..., _PRICES] = candles.widen(out[..., _PRICES], where=broken)
     info["ohlc_repairs"] = int(broken.sum())
 
     # volume and amount: each its own map in asinh(v / s) space
@@ -506,12 +622,6 @@ def _calibrate_series(x, pseudo, frame, origins, horizon, config, constructed):
 
 def _identity(a):
     return a
-
-
-def _candles_ok(p: np.ndarray) -> np.ndarray:
-    """Whether high >= max(open, close, low) and low <= min(open, close) (..., 4) -> (...)."""
-    o, h, lo, c = (p[..., j] for j in range(4))
-    return (h >= np.maximum.reduce([o, lo, c])) & (lo <= np.minimum(o, c))
 
 
 def _coverage(pseudo, y, levels) -> dict[float, float]:

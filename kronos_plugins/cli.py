@@ -144,6 +144,7 @@ def read_bars(
     *,
     allow_non_positive: bool = False,
     min_length: int | None = None,
+    ohlc: str = "raise",
 ):
     """Read and validate a CSV or Parquet file of OHLCV bars, as ``kronos forecast`` and ``kronos synth``
     do.
@@ -166,6 +167,10 @@ def read_bars(
         Accept prices <= 0 (series that are not prices).
     min_length
         Fewest bars accepted (default: the pipeline's minimum context, 8).
+    ohlc
+        ``"raise"`` (default): a bar whose high/low do not hold its open and close is an error;
+        ``"widen"``: such bars are widened (`kronos_plugins.candles.widen`) and reported in
+        ``attrs["ohlc_widened"]`` (``count`` and the first ``rows``, ``line`` added for a CSV file).
 
     Returns
     -------
@@ -180,8 +185,8 @@ def read_bars(
     """
     import pandas as pd
 
-    from kronos_plugins.pipeline import MIN_CONTEXT_BARS
-    from kronos_plugins.validation import KronosInputError, prepare_context
+    from kronos_plugins.preparation import MIN_CONTEXT_BARS
+    from kronos_plugins.validation import KronosInputError, validate_context
 
     path = Path(path)
     suffix = path.suffix.lower()
@@ -237,12 +242,13 @@ def read_bars(
     else:
         frame = frame.rename(columns={ts_name: TIMESTAMP_KEY})
     try:
-        bars, stamps = prepare_context(
+        valid = validate_context(
             frame,
             name=path.name,
             min_length=MIN_CONTEXT_BARS if min_length is None else min_length,
             column_mapping=mapping or None,
             require_positive=not allow_non_positive,
+            ohlc=ohlc,
         )
     except KronosInputError as err:
         message = _where_in_file(str(err), path)
@@ -257,7 +263,13 @@ def read_bars(
                     "columns, or scale open, high and low by adjusted close / close (see the FAQ)."
                 )
         raise KronosInputError(message) from None
-    bars.index = pd.DatetimeIndex(stamps, name=TIMESTAMP_KEY)
+    bars = valid.frame
+    bars.index = pd.DatetimeIndex(valid.timestamps, name=TIMESTAMP_KEY)
+    if valid.widened is not None:
+        report = valid.widened
+        if path.suffix.lower() in CSV_SUFFIXES:
+            report = {**report, "rows": [{**r, "line": r["row"] + 2} for r in report["rows"]]}
+        bars.attrs["ohlc_widened"] = report
     return bars
 
 
@@ -410,8 +422,15 @@ def forecast_main(argv: Sequence[str] | None = None, prog: str = "kronos forecas
         "--calibration",
         choices=("none", "conformal", "scale"),
         default="none",
-        help="recalibrate the intervals from pseudo-forecasts inside the history (costs 25 forecasts; give "
-        "more history than --lookback)",
+        help="recalibrate the intervals from pseudo-forecasts inside the history (24 pseudo-forecasts in one "
+        "batched call; give more history than --lookback)",
+    )
+    parser.add_argument(
+        "--ohlc",
+        choices=("raise", "widen"),
+        default="raise",
+        help="bars whose high/low do not hold open and close: an error (raise, default), or widened and "
+        "reported (widen)",
     )
     parser.add_argument("--seed", type=int, default=0, help="random seed: same seed, same paths (default 0)")
     parser.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (1.0)")
@@ -477,18 +496,33 @@ def forecast_main(argv: Sequence[str] | None = None, prog: str = "kronos forecas
             f"{err}; Parquet output needs `pip install pyarrow`, --plot needs `pip install matplotlib`."
         )
 
-    from kronos_plugins import CheckpointError, KronosPipeline
+    from kronos_plugins import Calibrator, CheckpointError, KronosPipeline, SamplingConfig
     from kronos_plugins.validation import KronosInputError
+
+    try:
+        sampling = SamplingConfig(
+            num_samples=args.samples, temperature=args.temperature, top_k=args.top_k, top_p=args.top_p
+        )
+    except KronosInputError as err:
+        return fail(str(err))
 
     # 2. the data
     t0 = time.perf_counter()
     try:
         mapping = parse_column_mapping(args.column_mapping)
-        bars = read_bars(args.file, mapping, allow_non_positive=args.allow_non_positive)
+        bars = read_bars(args.file, mapping, allow_non_positive=args.allow_non_positive, ohlc=args.ohlc)
     except KronosInputError as err:
         return fail(str(err))
     first, last = bars.index[0], bars.index[-1]
     say(f"read {len(bars)} bars of {Path(args.file).name} ({first} .. {last}), columns {list(bars.columns)}")
+    widened = bars.attrs.get("ohlc_widened")
+    if widened and widened["count"]:
+        where = ", ".join(str(r.get("line", r["row"])) for r in widened["rows"])
+        say(
+            f"--ohlc widen: widened high/low of {widened['count']} bar(s) to hold open and close "
+            f"({'lines' if 'line' in widened['rows'][0] else 'rows'} {where}"
+            f"{', ...' if widened['count'] > len(widened['rows']) else ''})"
+        )
 
     # 3. the checkpoint
     try:
@@ -509,17 +543,14 @@ def forecast_main(argv: Sequence[str] | None = None, prog: str = "kronos forecas
     say(f"sampling {args.samples} paths x {args.horizon} bars ...")
     t1 = time.perf_counter()
     try:
-        fc = pipe.forecast(
+        forecaster = pipe if args.calibration == "none" else Calibrator(pipe, args.calibration)
+        fc = forecaster.forecast(
             bars,
             horizon=args.horizon,
-            num_samples=args.samples,
-            temperature=args.temperature,
-            top_k=args.top_k,
-            top_p=args.top_p,
+            sampling=sampling,
             seed=args.seed,
             lookback=args.lookback,
             allow_non_positive=args.allow_non_positive,
-            calibration=None if args.calibration == "none" else args.calibration,
         )
     except KronosInputError as err:
         return fail(str(err))
@@ -961,6 +992,7 @@ def synth_main(argv: Sequence[str] | None = None, prog: str = "kronos-synth") ->
         import numpy as np
         import pandas as pd
 
+        from kronos_plugins import SamplingConfig
         from kronos_plugins import synthetic as syn
     except ImportError as e:  # pragma: no cover - depends on the environment
         print(f"{prog}: {e}", file=sys.stderr)
@@ -1017,9 +1049,7 @@ def synth_main(argv: Sequence[str] | None = None, prog: str = "kronos-synth") ->
             context,
             n_paths=args.paths,
             length=length,
-            temperature=args.temperature,
-            top_k=args.top_k,
-            top_p=args.top_p,
+            sampling=SamplingConfig(temperature=args.temperature, top_k=args.top_k, top_p=args.top_p),
             seed=args.seed,
             repair=getattr(args, "repair", "clip"),
             lookback=args.lookback,

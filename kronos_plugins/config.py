@@ -7,7 +7,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 
@@ -93,12 +94,22 @@ class KronosConfig:
         return asdict(self)
 
 
-@dataclass
+@dataclass(frozen=True)
 class SamplingConfig:
-    """Sampling settings shared by the pipeline and every adapter (same names, same meaning).
+    """Sampling settings, one value that travels through the pipeline, the facade, the synthetic futures, the
+    command line, the benchmark harness and every adapter (same names, same meaning).
 
     Logits are divided by `temperature`; then top-k filtering applies if ``top_k > 0``, otherwise nucleus
     (top-p) filtering if ``top_p < 1`` (the reference's rule). ``top_k=1`` is greedy decoding.
+
+    Functions that take ``sampling=`` also take the four fields as keyword arguments (sugar): a keyword given
+    (not None) replaces that field of `sampling` (see `resolve`).
+
+    Examples
+    --------
+    >>> calm = SamplingConfig(num_samples=50, temperature=0.8, top_p=0.9)
+    >>> SamplingConfig.resolve(calm, num_samples=200)
+    SamplingConfig(num_samples=200, temperature=0.8, top_k=0, top_p=0.9)
     """
 
     num_samples: int = 100  # sample paths per series
@@ -110,3 +121,47 @@ class SamplingConfig:
         from .validation import check_sampling  # the one place sampling settings are checked
 
         check_sampling(self.temperature, self.top_k, self.top_p, self.num_samples)
+
+    @classmethod
+    def resolve(
+        cls,
+        sampling: SamplingConfig | Mapping[str, Any] | None = None,
+        *,
+        num_samples: int | None = None,
+        temperature: float | None = None,
+        top_k: int | None = None,
+        top_p: float | None = None,
+    ) -> SamplingConfig:
+        """`sampling` (None: the defaults; a dict of fields is accepted) with each keyword that is not None
+        replacing its field; checked once."""
+        if sampling is None:
+            sampling = cls()
+        elif isinstance(sampling, Mapping):
+            from .validation import KronosInputError
+
+            unknown = sorted(set(sampling) - {f.name for f in fields(cls)})
+            if unknown:
+                raise KronosInputError(
+                    f"`sampling` has unknown fields {unknown}; fields are {[f.name for f in fields(cls)]}."
+                )
+            sampling = cls(**sampling)
+        elif not isinstance(sampling, cls):
+            from .validation import KronosInputError
+
+            raise KronosInputError(
+                f"`sampling` must be a SamplingConfig, a dict of its fields or None, got {type(sampling).__name__}."
+            )
+        given = {
+            k: v
+            for k, v in (
+                ("num_samples", num_samples),
+                ("temperature", temperature),
+                ("top_k", top_k),
+                ("top_p", top_p),
+            )
+            if v is not None
+        }
+        return replace(sampling, **given) if given else sampling
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

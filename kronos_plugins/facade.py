@@ -29,10 +29,10 @@ import torch
 
 from .checkpoints import DEFAULT_MAX_CONTEXT, load_model, load_tokenizer, published_max_context
 from .config import SamplingConfig
-from .generation import decode_windows, generate_cached
+from .generation import decode_windows, generate_tokens
 from .model import Kronos
-from .pipeline import PreparedContext, _uniforms, prepare_series
-from .pipeline import future_stamps as future_stamps_of
+from .preparation import PreparedContext, path_uniforms, prepare_series
+from .preparation import future_stamps as future_stamps_of
 from .tokenizer import KronosTokenizer
 from .validation import KRONOS_COLUMNS, KronosInputError, check_positive_int
 
@@ -183,14 +183,15 @@ class KronosForCausalLM:
         stamps: torch.Tensor,
         timestamps: Sequence | None = None,
         max_new_tokens: int = 1,
-        num_return_sequences: int = 1,
+        num_return_sequences: int | None = None,
         do_sample: bool = True,
-        temperature: float = 1.0,
-        top_k: int = 0,
-        top_p: float = 1.0,
+        temperature: float | None = None,
+        top_k: int | None = None,
+        top_p: float | None = None,
         seed: int | None = None,
         future_stamps: torch.Tensor | None = None,
         max_batch_rows: int = 512,
+        sampling: SamplingConfig | dict | None = None,
     ) -> torch.Tensor:
         """Sample continuations of token sequences.
 
@@ -201,11 +202,14 @@ class KronosForCausalLM:
         timestamps : list of B DatetimeIndex, optional
             Context timestamps, from which the future bars' calendar is inferred (or pass `future_stamps`).
         max_new_tokens : bars to generate.
-        num_return_sequences : continuations per series.
+        num_return_sequences : continuations per series (default 1; ``sampling.num_samples`` when `sampling`
+            is given).
         do_sample : False is greedy decoding (``top_k=1``); every returned sequence is then the same.
         temperature, top_k, top_p, seed : as in `KronosPipeline.forecast` (same seed, same paths).
         future_stamps : (B, max_new_tokens, 5), optional
             Calendar features of the future bars.
+        sampling : SamplingConfig or dict, optional
+            The sampling settings as one value; the keywords above override its fields.
 
         Returns
         -------
@@ -214,10 +218,14 @@ class KronosForCausalLM:
             series-major (row ``i * num_return_sequences + j``).
         """
         H = check_positive_int(max_new_tokens, "max_new_tokens")
-        R = check_positive_int(num_return_sequences, "num_return_sequences")
+        if sampling is None and num_return_sequences is None:
+            num_return_sequences = 1
         if not do_sample:
             top_k = 1
-        SamplingConfig(num_samples=R, temperature=temperature, top_k=top_k, top_p=top_p)
+        sampling = SamplingConfig.resolve(
+            sampling, num_samples=num_return_sequences, temperature=temperature, top_k=top_k, top_p=top_p
+        )
+        R = sampling.num_samples
         if input_ids.ndim != 3 or input_ids.shape[-1] != 2:
             raise KronosInputError(f"`input_ids` must be shaped (B, T, 2), found: {tuple(input_ids.shape)}")
         B, T, _ = input_ids.shape
@@ -228,20 +236,16 @@ class KronosForCausalLM:
                 )
             futures = [future_stamps_of(ts, T, H)[1] for ts in timestamps]
             future_stamps = torch.from_numpy(np.stack(futures)).to(stamps.device)
-        uniforms = _uniforms(seed, B, R, H).to(stamps.device)
-        s1, s2 = generate_cached(
+        uniforms = path_uniforms(seed, range(B), R, H).to(stamps.device)
+        s1, s2 = generate_tokens(
             self.model,
-            None,
-            None,
+            (input_ids[..., 0], input_ids[..., 1]),
             stamps,
             future_stamps,
             uniforms,
             self.max_context,
-            temperature,
-            top_k,
-            top_p,
+            sampling,
             max_batch_rows,
-            ctx_ids=(input_ids[..., 0], input_ids[..., 1]),
         )  # each (B, R, H)
         new = torch.stack([s1, s2], dim=-1).reshape(B * R, H, 2)
         return torch.cat([input_ids.repeat_interleave(R, dim=0), new], dim=1)

@@ -31,6 +31,12 @@ class KronosForecast:
     calibration : list of dict, optional
         Per series, what calibration did (method, origins, factors, scores; see
         `kronos_plugins.calibration.calibrate_samples`); None for an uncalibrated forecast.
+    info : dict
+        What preparation did to the input, one list entry per series. ``"price_scale"``: the power of ten the
+        prices were rescaled by before normalising (1.0 for ordinary levels; see
+        `kronos_plugins.preparation`). ``"ohlc_widened"`` (with ``ohlc="widen"`` only): ``{"count": bars
+        widened, "rows": the first of them}``, each row with its position ``row``, index ``label``, the given
+        ``open``, ``high``, ``low``, ``close`` and the ``high_widened`` / ``low_widened`` values used.
     """
 
     samples: np.ndarray
@@ -39,6 +45,7 @@ class KronosForecast:
     constructed_columns: list[tuple[str, ...]] = field(default_factory=list)
     item_ids: list = field(default_factory=list)
     calibration: list[dict] | None = None
+    info: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.item_ids:

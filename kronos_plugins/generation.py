@@ -1,7 +1,9 @@
 """Autoregressive generation of Kronos token paths, fast (cached) and reference (uncached).
 
-Both functions take normalised, clipped bars of a group of G series that share one context length Tc, and
-return normalised bars of every sample path, shaped (G, S, H, 6). Randomness comes in as uniforms
+`generate_tokens` is the generation loop: context token ids in, sampled token ids (G, S, H) out.
+`generate_cached` wraps it (encode, loop, decode) and, like the uncached reference `generate_reference`,
+takes normalised, clipped bars of a group of G series that share one context length Tc and returns normalised
+bars of every sample path, shaped (G, S, H, 6). Randomness comes in as uniforms
 (G, S, H, 2) (coarse and fine draw of each step), so a path depends only on its uniforms, not on batching.
 
 Window semantics (both functions, identical to the reference): the step that predicts the token at absolute
@@ -10,7 +12,7 @@ with rotary positions counted from the window start. Finally each generated bar 
 from a window of at most ``M`` tokens: the last ``M`` tokens when ``H <= M`` (the reference's single pass),
 and consecutive windows ending at ``Tc + H``, ``Tc + H - M``, ... for longer horizons (the reference fails there).
 
-Fast path (`generate_cached`):
+Fast path (`generate_tokens`, then `decode_windows`):
 
 - the context is tokenised once per series and prefilled once per series; its keys/values (the prefix) are
   shared by all samples without copying (see `kronos_plugins.kv_cache`);
@@ -28,6 +30,7 @@ from __future__ import annotations
 
 import torch
 
+from .config import SamplingConfig
 from .kv_cache import KVCache
 from .model import Kronos
 from .sampling import sample_tokens
@@ -57,7 +60,7 @@ def decode_windows(tokenizer: KronosTokenizer, ctx, gen, Tc: int, M: int, cached
             cache = KVCache.allocate(len(tokenizer.decoder))
             if ws < Tc:
                 tokenizer.decode((ctx[0][:, ws:], ctx[1][:, ws:]), cache=cache)  # prefix, once per series
-            cache.expand(R, max_new=g1 - g0, n_groups=G)
+            cache.start_decoding(R, max_new=g1 - g0)
             z = tokenizer.decode((gen_s1[:, g0:g1], gen_s2[:, g0:g1]), cache=cache)
         else:
             s1 = torch.cat([_rows(ctx[0][:, ws:], R), gen_s1[:, :g1]], dim=1) if ws < Tc else gen_s1[:, g0:g1]
@@ -71,47 +74,40 @@ def decode_windows(tokenizer: KronosTokenizer, ctx, gen, Tc: int, M: int, cached
 
 
 @torch.inference_mode()
-def generate_cached(
+def generate_tokens(
     model: Kronos,
-    tokenizer: KronosTokenizer | None,
-    x: torch.Tensor | None,
+    ctx_ids: tuple[torch.Tensor, torch.Tensor],
     x_stamp: torch.Tensor,
     y_stamp: torch.Tensor,
     uniforms: torch.Tensor,
     max_context: int,
-    temperature: float = 1.0,
-    top_k: int = 0,
-    top_p: float = 1.0,
+    sampling: SamplingConfig | None = None,
     max_batch_rows: int = 512,
-    return_tokens: bool = False,
-    ctx_ids: tuple[torch.Tensor, torch.Tensor] | None = None,
-) -> torch.Tensor | tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
-    """Sample paths for G series of equal context length with the KV cache.
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Sample token paths for G series of equal context length with the KV cache: the generation loop.
 
     Parameters
     ----------
-    x : (G, Tc, d_in) normalised, clipped context bars.
+    ctx_ids : the context's (coarse, fine) token ids, each (G, Tc).
     x_stamp, y_stamp : (G, Tc, 5) and (G, H, 5) calendar features of the context and of the horizon.
-    uniforms : (G, S, H, 2) uniforms in [0, 1) driving the coarse and fine draws of each sample and step.
+    uniforms : (G, S, H, 2) uniforms in [0, 1) driving the coarse and fine draws of each sample and step (they
+        set S and H; ``sampling.num_samples`` is not read).
     max_context : the model's window M.
+    sampling : temperature, top_k and top_p (default: `SamplingConfig()`).
     max_batch_rows : upper bound on rows (series x samples) run together; samples are chunked to respect it.
-
-    return_tokens : also return the generated (coarse, fine) ids, each (G, S, H).
-    ctx_ids : the context's (coarse, fine) ids (G, Tc), if already encoded (then `x` is not needed).
-        With ``tokenizer=None`` only the token ids are returned (no decoding).
 
     Returns
     -------
-    torch.Tensor
-        Normalised bars (G, S, H, d_in) (and the token ids if `return_tokens`).
+    (coarse, fine) : the generated token ids, each (G, S, H) int64.
     """
-    ctx = ctx_ids if ctx_ids is not None else tokenizer.encode(x, half=True)  # ((G, Tc), (G, Tc))
+    sampling = SamplingConfig() if sampling is None else sampling
+    T, top_k, top_p = sampling.temperature, sampling.top_k, sampling.top_p
+    ctx = ctx_ids
     G, Tc = ctx[0].shape
     _, S, H, _ = uniforms.shape
     M = max_context
-    R = max(1, min(S, max_batch_rows // G))  # samples per series in one chunk
+    R = _rows_per_chunk(G, S, max_batch_rows)
     full_stamp = torch.cat([x_stamp, y_stamp], dim=1)  # (G, Tc + H, 5)
-    out = None if tokenizer is None else x_stamp.new_empty(G, S, H, tokenizer.config.d_in)
     tokens = (ctx[0].new_empty(G, S, H), ctx[1].new_empty(G, S, H))
     for a in range(0, S, R):
         r = min(R, S - a)
@@ -131,7 +127,7 @@ def generate_cached(
                     logits, hidden = model.decode_s1(
                         ctx[0][:, ws:], ctx[1][:, ws:], full_stamp[:, ws:Tc], cache=cache
                     )
-                    cache.expand(r, max_new=H, n_groups=G)
+                    cache.start_decoding(r, max_new=H)
                     if i == 0:
                         logits, hidden = _rows(logits[:, -1:], r), _rows(hidden[:, -1:], r)
                     else:
@@ -139,7 +135,7 @@ def generate_cached(
                             gen_s1[:, :i], gen_s2[:, :i], row_stamp[:, Tc:p], cache=cache
                         )
                 else:
-                    cache.expand(r, max_new=H, n_groups=G)
+                    cache.start_decoding(r, max_new=H)
                     g0 = ws - Tc
                     logits, hidden = model.decode_s1(
                         gen_s1[:, g0:i], gen_s2[:, g0:i], row_stamp[:, ws:p], cache=cache
@@ -149,17 +145,50 @@ def generate_cached(
                 logits, hidden = model.decode_s1(
                     gen_s1[:, i - 1 : i], gen_s2[:, i - 1 : i], row_stamp[:, p - 1 : p], cache=cache
                 )
-            s1 = sample_tokens(logits[:, -1], u[:, i, 0], temperature, top_k, top_p)
+            s1 = sample_tokens(logits[:, -1], u[:, i, 0], T, top_k, top_p)
             s2_logits = model.decode_s2(hidden[:, -1:], s1[:, None], cache=cache)[:, -1]
-            s2 = sample_tokens(s2_logits, u[:, i, 1], temperature, top_k, top_p)
+            s2 = sample_tokens(s2_logits, u[:, i, 1], T, top_k, top_p)
             gen_s1[:, i], gen_s2[:, i] = s1, s2
-        if tokenizer is not None:
-            z = decode_windows(tokenizer, ctx, (gen_s1, gen_s2), Tc, M, cached=True)
-            out[:, a : a + r] = z.view(G, r, H, -1)
         tokens[0][:, a : a + r], tokens[1][:, a : a + r] = gen_s1.view(G, r, H), gen_s2.view(G, r, H)
-    if tokenizer is None:
-        return tokens
-    return (out, tokens) if return_tokens else out
+    return tokens
+
+
+@torch.inference_mode()
+def generate_cached(
+    model: Kronos,
+    tokenizer: KronosTokenizer,
+    x: torch.Tensor,
+    x_stamp: torch.Tensor,
+    y_stamp: torch.Tensor,
+    uniforms: torch.Tensor,
+    max_context: int,
+    sampling: SamplingConfig | None = None,
+    max_batch_rows: int = 512,
+) -> torch.Tensor:
+    """Sample paths of normalised bars: encode the context, `generate_tokens`, decode (`decode_windows`).
+
+    Same arguments as `generate_tokens`, with the normalised, clipped context bars `x` (G, Tc, d_in) in place
+    of their token ids. Returns normalised bars (G, S, H, d_in); the rows are decoded in the chunks of
+    `generate_tokens` (at most `max_batch_rows` rows at a time).
+    """
+    ctx = tokenizer.encode(x, half=True)  # ((G, Tc), (G, Tc))
+    s1, s2 = generate_tokens(model, ctx, x_stamp, y_stamp, uniforms, max_context, sampling, max_batch_rows)
+    G, S, H = s1.shape
+    Tc = ctx[0].shape[1]
+    R = _rows_per_chunk(G, S, max_batch_rows)
+    out = x_stamp.new_empty(G, S, H, tokenizer.config.d_in)
+    for a in range(0, S, R):
+        r = min(R, S - a)
+        gen = (s1[:, a : a + r].reshape(G * r, H), s2[:, a : a + r].reshape(G * r, H))
+        out[:, a : a + r] = decode_windows(tokenizer, ctx, gen, Tc, max_context, cached=True).view(
+            G, r, H, -1
+        )
+    return out
+
+
+def _rows_per_chunk(G: int, S: int, max_batch_rows: int) -> int:
+    """Samples per series in one chunk of at most `max_batch_rows` rows (at least one)."""
+    return max(1, min(S, max_batch_rows // G))
 
 
 @torch.inference_mode()
@@ -171,15 +200,15 @@ def generate_reference(
     y_stamp: torch.Tensor,
     uniforms: torch.Tensor,
     max_context: int,
-    temperature: float = 1.0,
-    top_k: int = 0,
-    top_p: float = 1.0,
+    sampling: SamplingConfig | None = None,
 ) -> torch.Tensor:
     """The uncached algorithm of the public implementation, for parity tests and the speed benchmark.
 
     Every sample is a separate row from the start (the context is repeated S times and tokenised per row), and
     every step recomputes the whole window. Same arguments and result as `generate_cached`.
     """
+    sampling = SamplingConfig() if sampling is None else sampling
+    T, top_k, top_p = sampling.temperature, sampling.top_k, sampling.top_p
     G, Tc, _ = x.shape
     _, S, H, _ = uniforms.shape
     M = max_context
@@ -194,9 +223,9 @@ def generate_reference(
         p = Tc + i
         ws = max(0, p - M)
         logits, hidden = model.decode_s1(seq_s1[:, ws:p], seq_s2[:, ws:p], full_stamp[:, ws:p])
-        s1 = sample_tokens(logits[:, -1], u[:, i, 0], temperature, top_k, top_p)
+        s1 = sample_tokens(logits[:, -1], u[:, i, 0], T, top_k, top_p)
         s2_logits = model.decode_s2(hidden, s1[:, None])[:, -1]
-        s2 = sample_tokens(s2_logits, u[:, i, 1], temperature, top_k, top_p)
+        s2 = sample_tokens(s2_logits, u[:, i, 1], T, top_k, top_p)
         seq_s1[:, p], seq_s2[:, p] = s1, s2
     ctx = (ctx_rows[0][::S], ctx_rows[1][::S])
     z = decode_windows(tokenizer, ctx, (seq_s1[:, Tc:], seq_s2[:, Tc:]), Tc, M, cached=False)

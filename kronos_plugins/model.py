@@ -24,7 +24,6 @@ from .modules import (
     TransformerBlock,
     attend_prefix_suffix,
     run_blocks,
-    write_suffix,
 )
 
 N_TIME_FEATURES = 5  # minute, hour, weekday, day, month
@@ -139,14 +138,10 @@ class MultiHeadCrossAttentionWithRoPE(nn.Module):
         """One-position query (B, 1, C) over all cached hidden states (prefix + suffix), unrotated, non-causal."""
         B = query.shape[0]
         q = self._heads(self.q_proj(query))  # (B, H, 1, D)
-        lc = cache.layers[layer]
-        sk = (
-            lc.suffix_k[:, :, : cache.suffix_len]
-            if lc.suffix_k is not None
-            else q.new_zeros(B, self.n_heads, 0, self.head_dim)
-        )
-        sv = lc.suffix_v[:, :, : cache.suffix_len] if lc.suffix_v is not None else sk
-        out = attend_prefix_suffix(q, lc.prefix_k, lc.prefix_v, sk, sv, causal_start=None)
+        pk, pv, sk, sv = cache.read(layer)
+        if sk is None:
+            sk = sv = q.new_zeros(B, self.n_heads, 0, self.head_dim)
+        out = attend_prefix_suffix(q, pk, pv, sk, sv, causal_start=None)
         return self.out_proj(out.transpose(1, 2).contiguous().view(B, 1, self.d_model))
 
 
@@ -250,12 +245,7 @@ class Kronos(nn.Module):
         x = run_blocks(self.transformer, x, cache=cache, key_padding_mask=padding_mask, advance=False)
         x = self.norm(x)
         if cache is not None:
-            k, v = self.dep_layer.cross_attn.keys_values(x)
-            dep = self.config.n_layers
-            if cache.prefilling:
-                cache.layers[dep].prefix_k, cache.layers[dep].prefix_v = k, v
-            else:
-                write_suffix(cache, dep, k, v)
+            cache.write(self.config.n_layers, *self.dep_layer.cross_attn.keys_values(x))
             cache.advance(x.shape[1])
         return self.head(x), x
 

@@ -72,15 +72,6 @@ class RotaryEmbedding(nn.Module):
         return x * cos + torch.cat((-x2, x1), dim=-1) * sin
 
 
-def write_suffix(cache: KVCache, layer: int, k_new: torch.Tensor, v_new: torch.Tensor):
-    """Append new keys/values (B, H, Ts, D) to a layer's suffix; return the filled (keys, values)."""
-    lc = cache.suffix_buffers(layer, k_new)
-    start, Ts = cache.suffix_len, k_new.shape[2]
-    lc.suffix_k[:, :, start : start + Ts] = k_new
-    lc.suffix_v[:, :, start : start + Ts] = v_new
-    return lc.suffix_k[:, :, : start + Ts], lc.suffix_v[:, :, : start + Ts]
-
-
 def attend_prefix_suffix(
     q: torch.Tensor,
     prefix_k: torch.Tensor | None,
@@ -161,12 +152,11 @@ class MultiHeadAttentionWithRoPE(nn.Module):
                 is_causal=True,
             )
             if cache is not None:
-                lc = cache.layers[layer]
-                lc.prefix_k, lc.prefix_v = k, v
+                cache.write(layer, k, v)  # the prefix
         else:
-            lc = cache.layers[layer]
-            sk, sv = write_suffix(cache, layer, k, v)
-            out = attend_prefix_suffix(q, lc.prefix_k, lc.prefix_v, sk, sv, causal_start=cache.suffix_len)
+            sk, sv = cache.write(layer, k, v)  # appended to each row's suffix
+            pk, pv, _, _ = cache.read(layer)
+            out = attend_prefix_suffix(q, pk, pv, sk, sv, causal_start=cache.suffix_len)
         out = out.transpose(1, 2).contiguous().view(B, T, self.d_model)  # (B, T, C)
         return self.resid_dropout(self.out_proj(out))
 

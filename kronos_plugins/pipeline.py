@@ -1,8 +1,16 @@
 """`KronosPipeline`: the object every adapter shares.
 
-It owns the workflow: validate the input frames, construct missing volume/amount columns (the reference's
-rules), normalise each series over its whole context, build calendar features, generate sample paths with the
-cached generator, and de-normalise them into a `KronosForecast`.
+`KronosPipeline.forecast` does one thing, in one straight line:
+
+1. prepare: check the arguments once (`KronosPipeline.request`), validate each context once
+   (`KronosPipeline.validate`, see `kronos_plugins.preparation`), normalise its last `lookback` bars and build
+   the calendar of the forecast bars;
+2. sample: draw every path with the cached generator (`KronosPipeline.sample`), series of equal context
+   length batched together, each path from its own random stream;
+3. decode: tokens back to bars, de-normalised into a `KronosForecast`.
+
+Calibration is a layer on top (`kronos_plugins.calibration.Calibrator`), which drives steps 1-3 itself;
+``forecast(..., calibration=...)`` is sugar for it.
 
 References
 ----------
@@ -11,54 +19,65 @@ Shi et al., "Kronos: A Foundation Model for the Language of Financial Markets", 
 
 from __future__ import annotations
 
-import logging
+import copy
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import torch
 
-from .calendar import infer_future_timestamps, time_features
-from .calibration import CalibrationConfig, calibrate_forecast
+from .calibration import CalibrationConfig, Calibrator
 from .checkpoints import DEFAULT_MAX_CONTEXT, checkpoint_pair, load_model, load_tokenizer, training_context
-from .columns import complete_volume_amount
 from .config import SamplingConfig
 from .forecast import KronosForecast
 from .generation import generate_cached
 from .model import Kronos
+from .preparation import (  # noqa: F401  (CLIP, STD_EPS, NO_CALENDAR_STAMP, prepare_series: re-exported)
+    CLIP,
+    MIN_CONTEXT_BARS,
+    NO_CALENDAR_STAMP,
+    STD_EPS,
+    PreparedContext,
+    SeriesData,
+    future_stamps,
+    path_uniforms,
+    prepare_series,
+    prepare_window,
+    series_futures,
+    validate_series,
+)
 from .tokenizer import KronosTokenizer
-from .validation import KRONOS_COLUMNS, KronosInputError, check_positive_int, prepare_context
+from .validation import KRONOS_COLUMNS, OHLC_MODES, KronosInputError, check_positive_int
 
-logger = logging.getLogger(__name__)
+__all__ = ["ForecastRequest", "KronosPipeline", "clear_weight_cache"]
 
-#: Fewest context bars a forecast accepts: below this the normalisation statistics mean little.
-MIN_CONTEXT_BARS = 8
-#: Normalised inputs are clipped to [-CLIP, CLIP], as in the reference.
-CLIP = 5.0
-#: Added to the standard deviation before dividing, as in the reference.
-STD_EPS = 1e-5
-#: Calendar stamp (minute, hour, weekday, day, month) of every bar of a series without timestamps, when the
-#: caller opts in with ``missing_timestamps="constant"``. Day and month are 1-based (0 never occurs in training).
-NO_CALENDAR_STAMP = np.array([0, 0, 0, 1, 1], dtype=np.float32)
-
-# Loaded modules, keyed by (kind, checkpoint, revision, device): pipelines built from the same checkpoint share
-# one copy of the weights (the adapters rely on this).
+#: The weight cache: loaded modules keyed by (kind, checkpoint, revision, device). `from_pretrained` hands the
+#: same module to every pipeline (and adapter) built from the same checkpoint and device, so weights are read
+#: once per process. Pass ``share_weights=False`` (or call `KronosPipeline.copy`) for weights of your own, e.g.
+#: before fine-tuning; `clear_weight_cache` empties it.
 _LOADED: dict[tuple, torch.nn.Module] = {}
 
 
-@dataclass
-class _Prepared:
-    """One validated, normalised series."""
+def clear_weight_cache() -> None:
+    """Forget every shared module of the weight cache (pipelines that hold one keep it)."""
+    _LOADED.clear()
 
-    x: np.ndarray  # (Tc, 6) float32, normalised and clipped
-    mean: np.ndarray  # (6,) float32
-    std: np.ndarray  # (6,) float32
-    x_stamp: np.ndarray  # (Tc, 5) float32
-    y_stamp: np.ndarray  # (H, 5) float32
-    future: pd.Index  # DatetimeIndex, or RangeIndex of positions for a series without timestamps
-    constructed: tuple[str, ...]
+
+@dataclass(frozen=True)
+class ForecastRequest:
+    """The settings of one forecast, checked once (`KronosPipeline.request`); see `KronosPipeline.forecast`."""
+
+    horizon: int
+    sampling: SamplingConfig
+    seed: int | None = None
+    column_mapping: Mapping[str, str] | None = None
+    missing_timestamps: str = "raise"
+    lookback: int | None = None  # resolved: the pipeline's default_lookback when the caller gave none
+    series_offset: int = 0
+    allow_non_positive: bool = False
+    ohlc: str = "raise"
 
 
 class KronosPipeline:
@@ -129,6 +148,7 @@ class KronosPipeline:
         device: str | torch.device | None = None,
         revision: str | None = None,
         cache_dir: str | os.PathLike | None = None,
+        share_weights: bool = True,
         **kwargs,
     ) -> KronosPipeline:
         """Load a model and tokenizer from local directories or Hugging Face Hub ids.
@@ -150,29 +170,48 @@ class KronosPipeline:
             ``"cpu"`` (default), ``"cuda"``, ...
         revision, cache_dir
             Passed to ``huggingface_hub`` for hub ids.
+        share_weights : bool, default=True
+            True: take the modules from the weight cache (see Notes), loading them on first use. False: load a
+            fresh copy that no other pipeline holds and that is not cached (for fine-tuning, or any change to
+            the weights that must not reach other pipelines).
         **kwargs
-            Passed to the constructor (``max_batch_rows``).
+            Passed to the constructor (``max_batch_rows``, ``default_lookback``).
 
         Notes
         -----
-        Weights loaded once are reused by later calls with the same checkpoint and device (adapters share them).
+        The weight cache: modules loaded with ``share_weights=True`` are kept per (checkpoint, revision,
+        device) for the process and handed to every later pipeline with the same checkpoint and device, the
+        adapters' included, so the weights are read once; those pipelines hold the *same* modules (one memory
+        copy, and a change to one's weights is a change to all). Use ``share_weights=False`` or `copy` for a
+        pipeline of your own, and `clear_weight_cache` to empty the cache.
         """
         model, tokenizer, max_context = checkpoint_pair(model, tokenizer, max_context)
         dev = str(torch.device(device or "cpu"))
-        m = _load_shared("model", model, revision, cache_dir, dev, load_model)
-        t = _load_shared("tokenizer", tokenizer, revision, cache_dir, dev, load_tokenizer)
+        m = _load("model", model, revision, cache_dir, dev, load_model, share_weights)
+        t = _load("tokenizer", tokenizer, revision, cache_dir, dev, load_tokenizer, share_weights)
         kwargs.setdefault("default_lookback", training_context(model))
         return cls(m, t, max_context=max_context, device=dev, **kwargs)
+
+    def copy(self) -> KronosPipeline:
+        """The same pipeline with its own copy of the weights (deep copies of the model and tokenizer)."""
+        return type(self)(
+            copy.deepcopy(self.model),
+            copy.deepcopy(self.tokenizer),
+            max_context=self.max_context,
+            device=self.device,
+            max_batch_rows=self.max_batch_rows,
+            default_lookback=self.default_lookback,
+        )
 
     # ------------------------------------------------------------------------------------------------------------
     def forecast(
         self,
         context: pd.DataFrame | Sequence[pd.DataFrame],
         horizon: int,
-        num_samples: int = 100,
-        temperature: float = 1.0,
-        top_k: int = 0,
-        top_p: float = 1.0,
+        num_samples: int | None = None,
+        temperature: float | None = None,
+        top_k: int | None = None,
+        top_p: float | None = None,
         seed: int | None = None,
         future_timestamps: pd.DatetimeIndex | Sequence | None = None,
         column_mapping: dict[str, str] | None = None,
@@ -182,6 +221,9 @@ class KronosPipeline:
         series_offset: int = 0,
         allow_non_positive: bool = False,
         calibration: str | dict | CalibrationConfig | None = None,
+        *,
+        sampling: SamplingConfig | dict | None = None,
+        ohlc: str = "raise",
     ) -> KronosForecast:
         """Sample `num_samples` future paths of `horizon` bars for each context series.
 
@@ -192,13 +234,14 @@ class KronosPipeline:
             volume and amount are optional (missing volume: volume = amount = 0; missing amount: volume x
             mean(open, high, low, close), as the reference does; reported in ``constructed_columns``).
             Timestamps come from a DatetimeIndex or a ``timestamps`` column. At least `MIN_CONTEXT_BARS` bars.
-            Each series is normalised over its whole context; the model sees its last `max_context` tokens.
+            Each series is normalised over its whole context (after `lookback`); the model sees its last
+            `max_context` tokens. Prices of any level work: levels far from ordinary prices are rescaled by a
+            power of ten before the reference's normalisation (see `kronos_plugins.preparation`; the factor is
+            in ``info["price_scale"]``).
         horizon : int
             Bars to forecast (may exceed `max_context`: the window slides).
-        num_samples : int, default=100
-            Sample paths per series.
-        temperature, top_k, top_p
-            Sampling settings (see `SamplingConfig`). ``top_k=1`` is greedy decoding.
+        num_samples, temperature, top_k, top_p : optional
+            Sampling settings, as keywords: each one given replaces that field of `sampling`.
         seed : int, optional
             Same seed, same paths on the same machine. Path j of series i is drawn from its own random stream
             ``(seed, series_offset + i, j)``: it does not depend on the other series, on `num_samples` beyond
@@ -218,12 +261,12 @@ class KronosPipeline:
             month 1: no calendar information, never a guessed date) and the forecast's ``timestamps`` are the
             integer positions after the context (a RangeIndex).
         lookback : int, optional
-            Use only the last `lookback` bars of each context (for normalisation, tokenisation and the model).
-            None (default) uses the pipeline's ``default_lookback``: the training context for the bundled
-            checkpoint (96 bars), the whole context for the published ones, as the reference does; the model still sees at most
-            `max_context` tokens, but normalisation statistics and the tokenizer's causal encoder see everything.
-            With long histories (e.g. rolling backtests) ``lookback=max_context`` is faster and keeps every
-            window's statistics local.
+            Use only the last `lookback` bars of each context (for validation, normalisation, tokenisation and
+            the model). None (default) uses the pipeline's ``default_lookback``: the training context for the
+            bundled checkpoint (96 bars), the whole context for the published ones, as the reference does; the
+            model still sees at most `max_context` tokens, but normalisation statistics and the tokenizer's
+            causal encoder see everything. With long histories (e.g. rolling backtests)
+            ``lookback=max_context`` is faster and keeps every window's statistics local.
         series_offset : int, default=0
             Position of the first series in a larger collection: callers that split a dataset into several
             calls pass each chunk's offset, so every series keeps the stream it would have in one call.
@@ -231,11 +274,20 @@ class KronosPipeline:
             Accept open/high/low/close <= 0 (series that are not prices, e.g. spreads or generic data). By default
             a non-positive price is an error naming the row.
         calibration : {None, "conformal", "scale"}, dict or CalibrationConfig, optional
-            Calibrate the sample paths so that their intervals cover what they claim
-            (`kronos_plugins.calibration`): pseudo-forecasts from origins inside each context, with these
+            Sugar for ``Calibrator(self, calibration).forecast(...)`` with the same arguments (see
+            `kronos_plugins.calibration`): pseudo-forecasts from origins inside each context, with these
             settings and each series' random streams, and only the bars before each origin, fit a per-step
-            map that is applied to the paths. Costs ``1 + n_origins`` forecasts (``n_origins=24`` by
-            default). With ``seed=None`` one fresh seed is drawn for the forecast and its pseudo-forecasts.
+            map that is applied to the paths. Its pseudo-forecasts run as one batched call of ``n_origins``
+            forecasts per series (``n_origins=24`` by default). With ``seed=None`` one fresh seed is drawn for
+            the forecast and its pseudo-forecasts.
+        sampling : SamplingConfig or dict, optional
+            The sampling settings as one value (default `SamplingConfig()`: 100 paths, temperature 1, no
+            filtering); the keywords above override its fields.
+        ohlc : {"raise", "widen"}, default="raise"
+            A bar whose high is below max(open, close) or whose low is above min(open, close), as real feeds
+            sometimes send: ``"raise"`` is a `KronosInputError` naming it; ``"widen"`` keeps open and close,
+            widens high/low to hold them, and reports every changed row in ``info["ohlc_widened"]`` (per
+            series: ``count`` and the first ``rows``, positions in the frame as given).
 
         Returns
         -------
@@ -243,89 +295,7 @@ class KronosPipeline:
             ``samples`` shaped (n_series, num_samples, horizon, 6), float64, in the input's units, on the CPU;
             with `calibration`, ``calibration`` holds what it did per series.
         """
-        SamplingConfig(num_samples=num_samples, temperature=temperature, top_k=top_k, top_p=top_p)
-        if calibration is not None:
-            calibration = CalibrationConfig.coerce(calibration)
-            if seed is None:  # the pseudo-forecasts must share the forecast's random streams
-                seed = int(np.random.SeedSequence().entropy)
-        if missing_timestamps not in ("raise", "constant"):
-            raise KronosInputError(
-                f"`missing_timestamps` must be 'raise' or 'constant', got {missing_timestamps!r}."
-            )
-        horizon = check_positive_int(horizon, "horizon")
-        if lookback is None:
-            lookback = self.default_lookback
-        if lookback is not None:
-            lookback = check_positive_int(lookback, "lookback", minimum=MIN_CONTEXT_BARS)
-        frames = [context] if isinstance(context, pd.DataFrame) else list(context)
-        history = frames  # whole contexts: calibration's pseudo-forecast origins lie inside them
-        if lookback is not None:
-            frames = [f.iloc[-lookback:] if isinstance(f, pd.DataFrame) else f for f in frames]
-        if not frames:
-            raise KronosInputError("`context` is an empty list; pass at least one DataFrame.")
-        futures = _per_series(future_timestamps, len(frames))
-        if item_ids is not None and len(item_ids) != len(frames):
-            raise KronosInputError(f"`item_ids` has {len(item_ids)} entries for {len(frames)} series.")
-        prepared = [
-            self._prepare(
-                df,
-                horizon,
-                futures[i],
-                column_mapping,
-                f"context[{i}]" if len(frames) > 1 else "context",
-                missing_timestamps,
-                allow_non_positive,
-            )
-            for i, df in enumerate(frames)
-        ]
-        series_offset = check_positive_int(series_offset, "series_offset", minimum=0)
-        uniforms = _uniforms(seed, len(prepared), num_samples, horizon, series_offset)  # (N, S, H, 2)
-
-        samples = np.empty((len(prepared), num_samples, horizon, len(KRONOS_COLUMNS)), dtype=np.float64)
-        # Series of equal context length share windows, so they are generated together.
-        by_length: dict[int, list[int]] = {}
-        for i, p in enumerate(prepared):
-            by_length.setdefault(len(p.x), []).append(i)
-        per_call = max(1, self.max_batch_rows // num_samples)  # series per generate call
-        for idx_all in by_length.values():
-            for k in range(0, len(idx_all), per_call):
-                idx = idx_all[k : k + per_call]
-                z = (
-                    generate_cached(
-                        self.model,
-                        self.tokenizer,
-                        self._tensor([prepared[i].x for i in idx]),
-                        self._tensor([prepared[i].x_stamp for i in idx]),
-                        self._tensor([prepared[i].y_stamp for i in idx]),
-                        uniforms[idx].to(self.device),
-                        self.max_context,
-                        temperature,
-                        top_k,
-                        top_p,
-                        self.max_batch_rows,
-                    )
-                    .float()
-                    .cpu()
-                    .numpy()
-                )  # (G, S, H, 6) normalised
-                for j, i in enumerate(idx):
-                    p = prepared[i]
-                    samples[i] = z[j] * (p.std + STD_EPS) + p.mean
-        forecast = KronosForecast(
-            samples=samples,
-            columns=KRONOS_COLUMNS,
-            timestamps=[p.future for p in prepared],
-            constructed_columns=[p.constructed for p in prepared],
-            item_ids=list(item_ids) if item_ids is not None else [],
-        )
-        if calibration is None:
-            return forecast
-        return calibrate_forecast(
-            self,
-            history,
-            horizon,
-            forecast,
-            calibration,
+        kwargs = dict(
             num_samples=num_samples,
             temperature=temperature,
             top_k=top_k,
@@ -336,129 +306,181 @@ class KronosPipeline:
             lookback=lookback,
             series_offset=series_offset,
             allow_non_positive=allow_non_positive,
+            ohlc=ohlc,
         )
+        if calibration is not None:
+            layer = Calibrator(self, calibration)
+            return layer.forecast(
+                context, horizon, sampling, future_timestamps=future_timestamps, item_ids=item_ids, **kwargs
+            )
+        request = self.request(horizon, sampling, **kwargs)
+        series = self.validate(context, request)
+        return self.forecast_series(series, request, future_timestamps, item_ids)
+
+    # ------------------------------------------------------------------------------------------------------------
+    # The three steps, for layers on top (calibration) that drive them themselves
+
+    def request(
+        self,
+        horizon: int,
+        sampling: SamplingConfig | dict | None = None,
+        *,
+        num_samples: int | None = None,
+        temperature: float | None = None,
+        top_k: int | None = None,
+        top_p: float | None = None,
+        seed: int | None = None,
+        column_mapping: Mapping[str, str] | None = None,
+        missing_timestamps: str = "raise",
+        lookback: int | None = None,
+        series_offset: int = 0,
+        allow_non_positive: bool = False,
+        ohlc: str = "raise",
+    ) -> ForecastRequest:
+        """Check a forecast's settings once and return them as a `ForecastRequest` (see `forecast`)."""
+        sampling = SamplingConfig.resolve(
+            sampling, num_samples=num_samples, temperature=temperature, top_k=top_k, top_p=top_p
+        )
+        if missing_timestamps not in ("raise", "constant"):
+            raise KronosInputError(
+                f"`missing_timestamps` must be 'raise' or 'constant', got {missing_timestamps!r}."
+            )
+        if ohlc not in OHLC_MODES:
+            raise KronosInputError(
+                f"`ohlc` must be one of {list(OHLC_MODES)}, got {ohlc!r}: 'raise' rejects a bar whose high/low "
+                "do not hold its open and close, 'widen' widens them and reports the rows."
+            )
+        horizon = check_positive_int(horizon, "horizon")
+        if lookback is None:
+            lookback = self.default_lookback
+        if lookback is not None:
+            lookback = check_positive_int(lookback, "lookback", minimum=MIN_CONTEXT_BARS)
+        return ForecastRequest(
+            horizon=horizon,
+            sampling=sampling,
+            seed=seed,
+            column_mapping=column_mapping,
+            missing_timestamps=missing_timestamps,
+            lookback=lookback,
+            series_offset=check_positive_int(series_offset, "series_offset", minimum=0),
+            allow_non_positive=bool(allow_non_positive),
+            ohlc=ohlc,
+        )
+
+    def validate(
+        self, context: pd.DataFrame | Sequence[pd.DataFrame], request: ForecastRequest, whole: bool = False
+    ) -> list[SeriesData]:
+        """Validate each context frame once: its last `request.lookback` bars, or all of them with `whole`
+        (calibration's pseudo-forecast origins lie inside the whole context)."""
+        frames = [context] if isinstance(context, pd.DataFrame) else list(context)
+        if not frames:
+            raise KronosInputError("`context` is an empty list; pass at least one DataFrame.")
+        out = []
+        for i, df in enumerate(frames):
+            cut = 0
+            if request.lookback is not None and not whole and isinstance(df, pd.DataFrame):
+                cut = max(0, len(df) - request.lookback)
+                df = df.iloc[cut:]
+            series = validate_series(
+                df,
+                f"context[{i}]" if len(frames) > 1 else "context",
+                request.column_mapping,
+                request.missing_timestamps,
+                request.allow_non_positive,
+                request.ohlc,
+            )
+            if cut and series.widened:
+                for row in series.widened["rows"]:
+                    row["row"] += cut  # positions in the frame as given
+            out.append(series)
+        return out
+
+    def forecast_series(
+        self,
+        series: list[SeriesData],
+        request: ForecastRequest,
+        future_timestamps: pd.DatetimeIndex | Sequence | None = None,
+        item_ids: Sequence | None = None,
+    ) -> KronosForecast:
+        """Forecast validated series (`validate`) with the settings of `request`."""
+        n = len(series)
+        futures = series_futures(future_timestamps, n)
+        if item_ids is not None and len(item_ids) != n:
+            raise KronosInputError(f"`item_ids` has {len(item_ids)} entries for {n} series.")
+        H = request.horizon
+        contexts, y_stamps, indexes = [], [], []
+        for s, future in zip(series, futures, strict=True):
+            start = 0 if request.lookback is None else max(0, len(s) - request.lookback)
+            ctx = prepare_window(s, start)
+            index, y_stamp = future_stamps(ctx.timestamps, len(ctx.x), H, future, s.name)
+            contexts.append(ctx)
+            y_stamps.append(y_stamp)
+            indexes.append(index)
+        streams = [request.series_offset + i for i in range(n)]
+        samples = self.sample(contexts, y_stamps, streams, H, request.sampling, request.seed)
+        info: dict = {"price_scale": [ctx.scale for ctx in contexts]}
+        if request.ohlc == "widen":
+            info["ohlc_widened"] = [s.widened for s in series]
+        return KronosForecast(
+            samples=samples,
+            columns=KRONOS_COLUMNS,
+            timestamps=indexes,
+            constructed_columns=[ctx.constructed for ctx in contexts],
+            item_ids=list(item_ids) if item_ids is not None else [],
+            info=info,
+        )
+
+    def sample(
+        self,
+        contexts: Sequence[PreparedContext],
+        y_stamps: Sequence[np.ndarray],
+        streams: Sequence[int],
+        horizon: int,
+        sampling: SamplingConfig,
+        seed: int | None,
+    ) -> np.ndarray:
+        """Sample paths after prepared context windows, in price units: (len(contexts), S, horizon, 6) float64.
+
+        Row r draws path j from the random stream ``(seed, streams[r], j)``. Windows of equal length are
+        generated together, at most `max_batch_rows` rows (windows x samples) per generator call.
+        """
+        S = sampling.num_samples
+        uniforms = path_uniforms(seed, streams, S, horizon)  # (N, S, H, 2)
+        samples = np.empty((len(contexts), S, horizon, len(KRONOS_COLUMNS)), dtype=np.float64)
+        by_length: dict[int, list[int]] = {}
+        for i, ctx in enumerate(contexts):
+            by_length.setdefault(len(ctx.x), []).append(i)
+        per_call = max(1, self.max_batch_rows // S)  # windows per generate call
+        for idx_all in by_length.values():
+            for k in range(0, len(idx_all), per_call):
+                idx = idx_all[k : k + per_call]
+                z = (
+                    generate_cached(
+                        self.model,
+                        self.tokenizer,
+                        self._tensor([contexts[i].x for i in idx]),
+                        self._tensor([contexts[i].x_stamp for i in idx]),
+                        self._tensor([y_stamps[i] for i in idx]),
+                        uniforms[idx].to(self.device),
+                        self.max_context,
+                        sampling,
+                        self.max_batch_rows,
+                    )
+                    .float()
+                    .cpu()
+                    .numpy()
+                )  # (G, S, H, 6) normalised
+                for j, i in enumerate(idx):
+                    samples[i] = contexts[i].denormalise(z[j])
+        return samples
 
     def _tensor(self, arrays: list[np.ndarray]) -> torch.Tensor:
         return torch.from_numpy(np.stack(arrays)).to(self.device)
 
-    def _prepare(
-        self, df, horizon, future, column_mapping, name, missing_timestamps="raise", allow_non_positive=False
-    ) -> _Prepared:
-        ctx = prepare_series(df, name, column_mapping, missing_timestamps, allow_non_positive)
-        future, y_stamp = future_stamps(ctx.timestamps, len(ctx.x), horizon, future, name)
-        return _Prepared(ctx.x, ctx.mean, ctx.std, ctx.x_stamp, y_stamp, future, ctx.constructed)
 
-
-@dataclass
-class PreparedContext:
-    """One validated context, normalised as the reference does (the first half of a forecast's preparation)."""
-
-    x: np.ndarray  # (Tc, 6) float32, normalised and clipped
-    mean: np.ndarray  # (6,) float32
-    std: np.ndarray  # (6,) float32
-    x_stamp: np.ndarray  # (Tc, 5) float32 calendar features
-    timestamps: pd.DatetimeIndex | None  # None for a series without timestamps (constant calendar)
-    constructed: tuple[str, ...]  # columns constructed by the reference's rules
-
-    def denormalise(self, z: np.ndarray) -> np.ndarray:
-        """Normalised bars (..., 6) back to price units."""
-        return z * (self.std + STD_EPS) + self.mean
-
-
-def prepare_series(
-    df, name="context", column_mapping=None, missing_timestamps="raise", allow_non_positive=False
-) -> PreparedContext:
-    """Validate, complete and normalise one context frame (see `KronosPipeline.forecast` for the rules)."""
-    frame, ts = prepare_context(
-        df,
-        name=name,
-        min_length=MIN_CONTEXT_BARS,
-        column_mapping=column_mapping,
-        require_positive=not allow_non_positive,
-    )
-    if ts is None and missing_timestamps != "constant":
-        raise KronosInputError(
-            f"`{name}` has no timestamps (no DatetimeIndex and no `timestamps` column). Kronos embeds the "
-            "minute, hour, weekday, day and month of every bar; give the frame a DatetimeIndex, or pass "
-            "`missing_timestamps='constant'` to use one fixed calendar stamp for every bar."
-        )
-    frame, constructed = complete_volume_amount(frame)
-    if constructed:
-        logger.info("%s: constructed %s by the reference's rules", name, constructed)
-    x = frame[list(KRONOS_COLUMNS)].to_numpy(dtype=np.float32)
-    # float32 statistics, population std, as the reference computes them
-    mean, std = x.mean(axis=0), x.std(axis=0)
-    xn = np.clip((x - mean) / (std + STD_EPS), -CLIP, CLIP).astype(np.float32)
-    x_stamp = np.tile(NO_CALENDAR_STAMP, (len(frame), 1)) if ts is None else time_features(ts)
-    return PreparedContext(xn, mean, std, x_stamp, ts, constructed)
-
-
-def future_stamps(
-    timestamps: pd.DatetimeIndex | None, n_context: int, horizon: int, future=None, name: str = "context"
-) -> tuple[pd.Index, np.ndarray]:
-    """The forecast's index and calendar features (H, 5) after a context of `n_context` bars with `timestamps`:
-    `future` if given (checked), else inferred; integer positions when the context has no timestamps."""
-    if timestamps is None:
-        # No calendar: every future bar gets the same stamp; the "timestamps" are the integer positions after
-        # the context.
-        if future is not None:
-            raise KronosInputError(
-                f"`future_timestamps` given for `{name}`, whose context has no timestamps."
-            )
-        return pd.RangeIndex(n_context, n_context + horizon), np.tile(NO_CALENDAR_STAMP, (horizon, 1))
-    ts = timestamps
-    if future is None:
-        future = infer_future_timestamps(ts, horizon)
-    else:
-        future = pd.DatetimeIndex(future)
-        if len(future) != horizon:
-            raise KronosInputError(
-                f"`future_timestamps` for `{name}` has {len(future)} entries; `horizon` is {horizon}."
-            )
-        if future.hasnans or not future.is_monotonic_increasing or not future.is_unique:
-            raise KronosInputError(
-                f"`future_timestamps` for `{name}` must be unique, sorted and without NaT."
-            )
-        if future[0] <= ts[-1]:
-            raise KronosInputError(
-                f"`future_timestamps` for `{name}` starts at {future[0]}, not after the context's last "
-                f"timestamp {ts[-1]}."
-            )
-    return future, time_features(future)
-
-
-def _per_series(future, n: int) -> list:
-    if future is None:
-        return [None] * n
-    if isinstance(future, (pd.Index, pd.Series, np.ndarray)) or (
-        len(future) and not isinstance(future[0], (pd.Index, pd.Series, np.ndarray, list, tuple))
-    ):
-        return [pd.DatetimeIndex(future)] * n  # one index shared by every series
-    if len(future) != n:
-        raise KronosInputError(f"`future_timestamps` has {len(future)} indexes for {n} series.")
-    return list(future)
-
-
-def _uniforms(
-    seed: int | None, n_series: int, num_samples: int, horizon: int, offset: int = 0
-) -> torch.Tensor:
-    """Uniforms (n_series, S, H, 2) driving the draws; path j of series i has its own stream
-    (seed, offset + i, j).
-
-    So the same seed gives the same path whatever the batching, the first k of more samples are the paths of
-    ``num_samples=k``, and a shorter horizon uses the first steps' uniforms of a longer one.
-    """
-    entropy = np.random.SeedSequence(seed).entropy
-    out = np.empty((n_series, num_samples, horizon, 2))
-    for i in range(n_series):
-        for j in range(num_samples):
-            key = (offset + i, j)
-            rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(entropy, spawn_key=key)))
-            out[i, j] = rng.random((horizon, 2))
-    return torch.from_numpy(out)
-
-
-def _load_shared(kind, name, revision, cache_dir, device, loader):
+def _load(kind, name, revision, cache_dir, device, loader, share: bool):
+    if not share:
+        return loader(name, revision=revision, cache_dir=cache_dir, device=device)
     key = (kind, os.path.abspath(name) if os.path.isdir(str(name)) else str(name), revision, device)
     if key not in _LOADED:
         _LOADED[key] = loader(name, revision=revision, cache_dir=cache_dir, device=device)

@@ -12,19 +12,25 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from .candles import high_below, low_above, widen
+
 __all__ = [
     "KRONOS_COLUMNS",
+    "OHLC_MODES",
     "PRICE_COLUMNS",
     "KronosInputError",
+    "ValidatedFrame",
     "check_positive_int",
     "check_sampling",
     "prepare_context",
     "resolve_columns",
+    "validate_context",
 ]
 
 PRICE_COLUMNS = ("open", "high", "low", "close")
@@ -36,8 +42,13 @@ KRONOS_COLUMNS = ("open", "high", "low", "close", "volume", "amount")
 TIMESTAMP_COLUMN = "timestamps"
 """Column read as timestamps when the frame has no ``DatetimeIndex`` (the upstream Kronos name)."""
 
+OHLC_MODES = ("raise", "widen")
+"""What to do with a bar whose high/low do not hold its open and close (see `validate_context`)."""
+
 _REL_TOL = 1e-9  # relative slack on the high/low consistency checks, for float rounding
 _SHOWN_COLUMNS = 12  # how many column names an error message lists before eliding the rest
+SHOWN_ROWS = 5
+"""How many widened rows a report lists (it always counts them all)."""
 
 
 class KronosInputError(ValueError):
@@ -48,6 +59,15 @@ class KronosInputError(ValueError):
     """
 
 
+@dataclass(frozen=True)
+class ValidatedFrame:
+    """What `validate_context` returns: the frame, its timestamps, and the rows ``ohlc="widen"`` changed."""
+
+    frame: pd.DataFrame  # float64, fresh RangeIndex, the Kronos columns found in KRONOS_COLUMNS order
+    timestamps: pd.DatetimeIndex | None  # None for a frame without time information
+    widened: dict | None = None  # ohlc="widen": {"count", "rows"}; None otherwise
+
+
 def prepare_context(
     df: pd.DataFrame,
     *,
@@ -55,7 +75,33 @@ def prepare_context(
     min_length: int = 1,
     column_mapping: Mapping[str, str] | None = None,
     require_positive: bool = True,
+    ohlc: str = "raise",
 ) -> tuple[pd.DataFrame, pd.DatetimeIndex | None]:
+    """Validate one OHLCV frame and return it in the layout Kronos expects: ``(frame, timestamps)``.
+
+    The checks and the arguments are those of `validate_context` (which also returns what ``ohlc="widen"``
+    changed).
+    """
+    valid = validate_context(
+        df,
+        name=name,
+        min_length=min_length,
+        column_mapping=column_mapping,
+        require_positive=require_positive,
+        ohlc=ohlc,
+    )
+    return valid.frame, valid.timestamps
+
+
+def validate_context(
+    df: pd.DataFrame,
+    *,
+    name: str = "context",
+    min_length: int = 1,
+    column_mapping: Mapping[str, str] | None = None,
+    require_positive: bool = True,
+    ohlc: str = "raise",
+) -> ValidatedFrame:
     """Validate one OHLCV frame and return it in the layout Kronos expects.
 
     Columns are resolved as follows. Entries of ``column_mapping`` come first; every Kronos column it does not
@@ -81,14 +127,20 @@ def prepare_context(
     require_positive
         Whether open, high, low and close must be > 0 (default True: they are prices). False accepts any finite
         values, for series that are not prices (spreads, rates, generic data).
+    ohlc : {"raise", "widen"}, default="raise"
+        A bar whose ``high`` is below ``max(open, close)`` or whose ``low`` is above ``min(open, close)``
+        (real feeds send some): ``"raise"`` is a `KronosInputError` naming the row; ``"widen"`` keeps open and
+        close and sets ``high = max(high, open, close)``, ``low = min(low, open, close)``
+        (`kronos_plugins.candles.widen`) for exactly the rows ``"raise"`` would reject, and reports them.
 
     Returns
     -------
-    frame : pd.DataFrame
-        float64 values with a fresh ``RangeIndex``; its columns are the Kronos columns found, in
-        `KRONOS_COLUMNS` order.
-    timestamps : pd.DatetimeIndex or None
-        One timestamp per row, or ``None`` when the frame carries no time information.
+    ValidatedFrame
+        ``frame``: float64 values with a fresh ``RangeIndex``; its columns are the Kronos columns found, in
+        `KRONOS_COLUMNS` order. ``timestamps``: one timestamp per row, or ``None`` when the frame carries no
+        time information. ``widened`` (``ohlc="widen"`` only): ``{"count": rows changed, "rows": the first
+        SHOWN_ROWS of them}``, each row a dict with its position ``row``, index ``label``, ``open``,
+        ``close``, ``high`` and ``low`` as given and ``high_widened`` / ``low_widened``.
 
     Raises
     ------
@@ -104,10 +156,12 @@ def prepare_context(
     >>> import pandas as pd
     >>> raw = pd.DataFrame({"Open": [10.0, 10.5], "High": [11.0, 11.0], "Low": [9.5, 10.0],
     ...                     "Close": [10.5, 10.8], "Ticker": ["X", "X"]})
-    >>> frame, timestamps = prepare_context(raw)
-    >>> list(frame.columns), timestamps is None
+    >>> valid = validate_context(raw)
+    >>> list(valid.frame.columns), valid.timestamps is None
     (['open', 'high', 'low', 'close'], True)
     """
+    if ohlc not in OHLC_MODES:
+        raise KronosInputError(f"`ohlc` must be one of {list(OHLC_MODES)}, got {ohlc!r}.")
     if not isinstance(df, pd.DataFrame):
         raise KronosInputError(
             f"`{name}` must be a pandas DataFrame with open/high/low/close columns, got {type(df).__name__}; "
@@ -143,7 +197,7 @@ def prepare_context(
             lambda i, c=col: f"{c}={_num(columns[c][i])}",
             hint="; for series that are not prices (spreads, returns) pass `allow_non_positive=True`",
         )
-    _check_ohlc(df, name, columns)
+    widened = _check_ohlc(df, name, columns) if ohlc == "raise" else _widen_ohlc(df, columns)
     for col in ("volume", "amount"):
         if col in columns:
             _check_first(
@@ -155,7 +209,7 @@ def prepare_context(
             )
 
     frame = pd.DataFrame({col: columns[col] for col in KRONOS_COLUMNS if col in columns})
-    return frame, timestamps
+    return ValidatedFrame(frame, timestamps, widened)
 
 
 def check_positive_int(value: Any, name: str, minimum: int = 1) -> int:
@@ -373,19 +427,44 @@ def _check_first(df: pd.DataFrame, name: str, bad: np.ndarray, rule: str, show, 
 
 def _check_ohlc(df: pd.DataFrame, name: str, columns: dict[str, np.ndarray]) -> None:
     o, h, lo, c = (columns[k] for k in PRICE_COLUMNS)
-    top = np.maximum(o, c)
-    bottom = np.minimum(o, c)
 
     def show(i: int) -> str:
         return f"open={_num(o[i])}, high={_num(h[i])}, low={_num(lo[i])}, close={_num(c[i])}"
 
+    hint = (
+        "; or pass `ohlc='widen'` to widen high/low to hold open and close (the forecast's `info` lists the "
+        "rows changed)"
+    )
     # the slack scales with the magnitude, so it also works for negative values (allow_non_positive)
     _check_first(
-        df, name, h < top - np.abs(top) * _REL_TOL, "column `high` must be >= max(open, close)", show
+        df, name, high_below(o, h, c, _REL_TOL), "column `high` must be >= max(open, close)", show, hint
     )
     _check_first(
-        df, name, lo > bottom + np.abs(bottom) * _REL_TOL, "column `low` must be <= min(open, close)", show
+        df, name, low_above(o, lo, c, _REL_TOL), "column `low` must be <= min(open, close)", show, hint
     )
+
+
+def _widen_ohlc(df: pd.DataFrame, columns: dict[str, np.ndarray]) -> dict:
+    """``ohlc="widen"``: widen the rows the check would reject, in place in `columns`; report them."""
+    o, h, lo, c = (columns[k] for k in PRICE_COLUMNS)
+    bad = high_below(o, h, c, _REL_TOL) | low_above(o, lo, c, _REL_TOL)
+    fixed = widen(np.stack([o, h, lo, c], axis=-1), where=bad)
+    rows = []
+    for i in np.flatnonzero(bad)[:SHOWN_ROWS]:
+        rows.append(
+            {
+                "row": int(i),
+                "label": df.index[i],
+                "open": float(o[i]),
+                "high": float(h[i]),
+                "low": float(lo[i]),
+                "close": float(c[i]),
+                "high_widened": float(fixed[i, 1]),
+                "low_widened": float(fixed[i, 2]),
+            }
+        )
+    columns["high"], columns["low"] = fixed[:, 1], fixed[:, 2]
+    return {"count": int(bad.sum()), "rows": rows}
 
 
 def _timestamps(df: pd.DataFrame, name: str, ts_label: Any) -> pd.DatetimeIndex | None:

@@ -1,7 +1,9 @@
-"""What the three adapters share: one pipeline per checkpoint, one set of sampling settings, one column map.
+"""What the three adapters share: one pipeline per checkpoint, one sampling value, one column map.
 
 Adapters hold only these settings and translate types; sampling, normalisation and validation are the
-pipeline's. Pipelines built from the same checkpoint and device share one copy of the weights.
+pipeline's, calibration the `Calibrator` layer's (composed here, in `KronosSettings.forecaster`). Pipelines
+built from the same checkpoint and device share one copy of the weights (the weight cache of
+`KronosPipeline.from_pretrained`).
 """
 
 from __future__ import annotations
@@ -10,10 +12,11 @@ import importlib
 import os
 from dataclasses import dataclass, field
 
-from ..calibration import CalibrationConfig
+from ..calibration import CalibrationConfig, Calibrator
 from ..config import SamplingConfig
-from ..pipeline import MIN_CONTEXT_BARS, KronosPipeline
-from ..validation import KRONOS_COLUMNS, KronosInputError, check_positive_int
+from ..pipeline import KronosPipeline
+from ..preparation import MIN_CONTEXT_BARS
+from ..validation import KRONOS_COLUMNS, OHLC_MODES, KronosInputError, check_positive_int
 
 
 def require(module: str, adapter: str, extra: str):
@@ -36,8 +39,12 @@ class KronosSettings:
         Model window; defaults to the published value for known ids.
     device : str, optional
         Torch device, default "cpu".
-    num_samples, temperature, top_k, top_p, seed
-        Sampling settings (see `SamplingConfig`); `seed=None` draws fresh entropy per call.
+    sampling : SamplingConfig or dict, optional
+        The sampling settings as one value (see `SamplingConfig`).
+    num_samples, temperature, top_k, top_p : optional
+        Sugar: each one given replaces that field of `sampling`.
+    seed : int, optional
+        `seed=None` draws fresh entropy per call.
     column_mapping : dict, optional
         Kronos column -> host column/component name, e.g. ``{"close": "Close"}``.
     lookback : int, optional
@@ -46,31 +53,36 @@ class KronosSettings:
     allow_non_positive : bool, default=False
         Accept prices <= 0 (series that are not prices); by default they are an error.
     calibration : {None, "conformal", "scale"}, dict or CalibrationConfig, optional
-        Calibrate the sample paths from pseudo-forecasts inside each context (see
+        Calibrate the sample paths from pseudo-forecasts inside each context (the `Calibrator` layer, see
         `kronos_plugins.calibration`; None: raw paths).
+    ohlc : {"raise", "widen"}, default="raise"
+        Bars whose high/low do not hold their open and close: an error, or widened and reported (see
+        `KronosPipeline.forecast`).
     """
 
     model: str | os.PathLike | None = None
     tokenizer: str | os.PathLike | None = None
     max_context: int | None = None
     device: str | None = None
-    num_samples: int = 100
-    temperature: float = 1.0
-    top_k: int = 0
-    top_p: float = 1.0
+    num_samples: int | None = None
+    temperature: float | None = None
+    top_k: int | None = None
+    top_p: float | None = None
     seed: int | None = None
     column_mapping: dict[str, str] | None = field(default=None)
     lookback: int | None = None
     allow_non_positive: bool = False
     calibration: str | dict | CalibrationConfig | None = None
+    sampling: SamplingConfig | dict | None = None
+    ohlc: str = "raise"
 
     def __post_init__(self) -> None:
-        SamplingConfig(
-            num_samples=self.num_samples, temperature=self.temperature, top_k=self.top_k, top_p=self.top_p
-        )
-        CalibrationConfig.coerce(self.calibration)  # a bad method or field fails here, not at predict
+        self.sampling_config()  # a bad sampling setting fails here, not at predict
+        CalibrationConfig.coerce(self.calibration)  # likewise a bad calibration method or field
         if self.lookback is not None:
             check_positive_int(self.lookback, "lookback", minimum=MIN_CONTEXT_BARS)
+        if self.ohlc not in OHLC_MODES:
+            raise KronosInputError(f"`ohlc` must be one of {list(OHLC_MODES)}, got {self.ohlc!r}.")
         if self.column_mapping is not None:
             unknown = sorted(set(self.column_mapping) - set(KRONOS_COLUMNS))
             if unknown:
@@ -78,22 +90,36 @@ class KronosSettings:
                     f"`column_mapping` has keys {unknown} that are not Kronos columns {list(KRONOS_COLUMNS)}."
                 )
 
+    def sampling_config(self, num_samples: int | None = None) -> SamplingConfig:
+        """The sampling value: `sampling` with the keyword settings (and `num_samples`, if given) applied."""
+        return SamplingConfig.resolve(
+            self.sampling,
+            num_samples=self.num_samples if num_samples is None else num_samples,
+            temperature=self.temperature,
+            top_k=self.top_k,
+            top_p=self.top_p,
+        )
+
     def pipeline(self) -> KronosPipeline:
         """The shared pipeline for these checkpoints (weights loaded once per checkpoint and device)."""
         return KronosPipeline.from_pretrained(
             model=self.model, tokenizer=self.tokenizer, max_context=self.max_context, device=self.device
         )
 
+    def forecaster(self) -> KronosPipeline | Calibrator:
+        """What forecasts: the pipeline, or the `Calibrator` layer over it when `calibration` is set. Both
+        take ``forecast(context, horizon, sampling=..., **forecast_kwargs())``."""
+        pipe = self.pipeline()
+        config = CalibrationConfig.coerce(self.calibration)
+        return pipe if config is None else Calibrator(pipe, config)
+
     def forecast_kwargs(self, num_samples: int | None = None) -> dict:
-        """Keyword arguments for `KronosPipeline.forecast` from these settings."""
+        """Keyword arguments for ``forecaster().forecast`` from these settings (``sampling`` included)."""
         return dict(
-            num_samples=self.num_samples if num_samples is None else num_samples,
-            temperature=self.temperature,
-            top_k=self.top_k,
-            top_p=self.top_p,
+            sampling=self.sampling_config(num_samples),
             seed=self.seed,
             column_mapping=self.column_mapping,
             lookback=self.lookback,
             allow_non_positive=self.allow_non_positive,
-            calibration=self.calibration,
+            ohlc=self.ohlc,
         )

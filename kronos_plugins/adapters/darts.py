@@ -20,7 +20,8 @@ import pandas as pd
 
 from ..calibration import CalibrationConfig
 from ..columns import frame_from_close
-from ..pipeline import MIN_CONTEXT_BARS
+from ..config import SamplingConfig
+from ..preparation import MIN_CONTEXT_BARS
 from ..validation import (
     KRONOS_COLUMNS,
     KronosInputError,
@@ -72,8 +73,9 @@ class KronosModel(GlobalForecastingModel):
         Not a setting of this model: the number of sample paths is Darts' own ``predict(num_samples=...)``
         argument (default 1), as for every Darts model, and ``historical_forecasts`` / ``backtest`` take it
         too. Any value here raises `KronosInputError`, instead of being silently ignored.
-    temperature, top_k, top_p : float, int, float
-        Sampling settings (see `kronos_plugins.config.SamplingConfig`).
+    temperature, top_k, top_p : float, int, float, optional
+        Sampling settings (see `kronos_plugins.config.SamplingConfig`); each one given replaces that field of
+        `sampling` (defaults 1.0, 0, 1.0).
     seed : int, optional
         Seed of the sample paths. Series ``i`` of one `predict` call, sample ``j`` uses the stream
         (seed, i, j), so a series predicted alone (or first) gets exactly the paths of
@@ -94,9 +96,14 @@ class KronosModel(GlobalForecastingModel):
         Accept values <= 0 in price components (series that are not prices, e.g. spreads or returns); by
         default they are an error.
     calibration : {None, "conformal", "scale"}, dict or CalibrationConfig, optional
-        Calibrate the sample paths from pseudo-forecasts inside each series up to the origin (see
-        `kronos_plugins.calibration`); costs ``1 + n_origins`` forecasts per `predict`. Needs
-        ``num_samples > 1`` in `predict`.
+        Calibrate the sample paths from pseudo-forecasts inside each series up to the origin (the
+        `Calibrator` layer, see `kronos_plugins.calibration`); its pseudo-forecasts cost ``n_origins``
+        forecasts per series and `predict`, run in one batched call. Needs ``num_samples > 1`` in `predict`.
+    sampling : SamplingConfig or dict, optional
+        The sampling settings as one value (its ``num_samples`` is not used: Darts passes that to `predict`).
+    ohlc : {"raise", "widen"}, default="raise"
+        Bars whose high/low do not hold their open and close: an error, or widened (see
+        `KronosPipeline.forecast`).
 
     Notes
     -----
@@ -145,15 +152,17 @@ class KronosModel(GlobalForecastingModel):
         max_context: int | None = None,
         device: str | None = None,
         num_samples: None = None,
-        temperature: float = 1.0,
-        top_k: int = 0,
-        top_p: float = 1.0,
+        temperature: float | None = None,
+        top_k: int | None = None,
+        top_p: float | None = None,
         seed: int | None = None,
         column_mapping: dict[str, str] | None = None,
         output_components: Sequence[str] | None = None,
         lookback: int | None = None,
         allow_non_positive: bool = False,
         calibration: str | dict | CalibrationConfig | None = None,
+        sampling: SamplingConfig | dict | None = None,
+        ohlc: str = "raise",
     ):
         super().__init__(add_encoders=None)
         if num_samples is not None:
@@ -175,6 +184,8 @@ class KronosModel(GlobalForecastingModel):
             lookback=lookback,
             allow_non_positive=allow_non_positive,
             calibration=calibration,
+            sampling=sampling,
+            ohlc=ohlc,
         )
         if isinstance(output_components, str):
             raise KronosInputError(
@@ -220,6 +231,7 @@ class KronosModel(GlobalForecastingModel):
                 name=_name(series, i),
                 min_length=MIN_CONTEXT_BARS,
                 require_positive=not self.settings.allow_non_positive,
+                ohlc=self.settings.ohlc,
             )
         super().fit(series)
         return self
@@ -295,7 +307,7 @@ class KronosModel(GlobalForecastingModel):
         kwargs.update(column_mapping=None)  # the frames already carry Kronos column names
         if random_state is not None:
             kwargs.update(seed=random_state)
-        fc = self.settings.pipeline().forecast(
+        fc = self.settings.forecaster().forecast(
             [lay.frame for lay in layouts],
             horizon=n,
             future_timestamps=[lay.future for lay in layouts] if all(dated) else None,

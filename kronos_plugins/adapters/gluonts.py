@@ -19,6 +19,7 @@ import pandas as pd
 
 from ..calibration import CalibrationConfig
 from ..columns import frame_from_close
+from ..config import SamplingConfig
 from ..validation import KRONOS_COLUMNS, PRICE_COLUMNS, KronosInputError, check_positive_int
 from ._common import KronosSettings, require
 
@@ -65,10 +66,11 @@ class KronosPredictor(RepresentablePredictor):
         Model window; defaults to the checkpoint's (128 bundled, 512 Kronos-small/-base, 2048 Kronos-mini).
     device : str, optional
         Torch device, default "cpu".
-    num_samples : int, default=100
-        Sample paths per entry (`predict` can override it).
-    temperature, top_k, top_p
-        Sampling settings (see `kronos_plugins.config.SamplingConfig`).
+    num_samples : int, optional
+        Sample paths per entry (`predict` can override it); replaces ``sampling.num_samples`` (default 100).
+    temperature, top_k, top_p : optional
+        Sampling settings (see `kronos_plugins.config.SamplingConfig`); each one given replaces that field of
+        `sampling` (defaults 1.0, 0, 1.0).
     seed : int, optional
         Same seed, same forecasts. Entry ``p`` of the dataset (0-based, in iteration order) gets the paths of
         series ``p`` of one ``KronosPipeline.forecast(all_frames, seed=seed)`` call, whatever `batch_size` is
@@ -92,9 +94,15 @@ class KronosPredictor(RepresentablePredictor):
         Accept values <= 0 in price rows (targets that are not prices); by default they are an error.
     calibration : {None, "conformal", "scale"}, dict or CalibrationConfig, optional
         Calibrate the sample paths from pseudo-forecasts inside each entry's target (see
-        `kronos_plugins.calibration`); costs ``1 + n_origins`` forecasts per entry. It is kept as the dict
-        of the `CalibrationConfig` fields, so the predictor still serializes. ``info["kronos"]["calibration"]``
-        of each forecast says what was done.
+        `kronos_plugins.calibration`, the `Calibrator` layer); its pseudo-forecasts cost ``n_origins``
+        forecasts per entry, run in one batched call per batch. It is kept as the dict of the
+        `CalibrationConfig` fields, so the predictor still serializes. ``info["kronos"]["calibration"]`` of
+        each forecast says what was done.
+    sampling : SamplingConfig or dict, optional
+        The sampling settings as one value (kept as the dict of its fields, so the predictor serializes).
+    ohlc : {"raise", "widen"}, default="raise"
+        Bars whose high/low do not hold their open and close: an error, or widened and reported in
+        ``info["kronos"]["ohlc_widened"]`` (see `KronosPipeline.forecast`).
 
     Notes
     -----
@@ -126,10 +134,10 @@ class KronosPredictor(RepresentablePredictor):
         tokenizer: str | os.PathLike | None = None,
         max_context: int | None = None,
         device: str | None = None,
-        num_samples: int = 100,
-        temperature: float = 1.0,
-        top_k: int = 0,
-        top_p: float = 1.0,
+        num_samples: int | None = None,
+        temperature: float | None = None,
+        top_k: int | None = None,
+        top_p: float | None = None,
         seed: int | None = None,
         column_mapping: dict[str, str] | None = None,
         target_columns: list[str] | None = None,
@@ -137,6 +145,8 @@ class KronosPredictor(RepresentablePredictor):
         lookback: int | None = None,
         allow_non_positive: bool = False,
         calibration: str | dict | CalibrationConfig | None = None,
+        sampling: SamplingConfig | dict | None = None,
+        ohlc: str = "raise",
     ) -> None:
         prediction_length = check_positive_int(prediction_length, "prediction_length")
         super().__init__(prediction_length=prediction_length)
@@ -148,6 +158,7 @@ class KronosPredictor(RepresentablePredictor):
         column_mapping = None if column_mapping is None else dict(column_mapping)
         config = CalibrationConfig.coerce(calibration)
         calibration = None if config is None else config.to_dict()  # JSON-friendly for GluonTS' serde
+        sampling = None if sampling is None else SamplingConfig.resolve(sampling).to_dict()
         self._settings = KronosSettings(
             model=model,
             tokenizer=tokenizer,
@@ -162,6 +173,8 @@ class KronosPredictor(RepresentablePredictor):
             lookback=lookback,
             allow_non_positive=allow_non_positive,
             calibration=calibration,
+            sampling=sampling,
+            ohlc=ohlc,
         )
         self.target_columns = None if target_columns is None else list(target_columns)
         self._kronos_columns = _resolve_target_columns(self.target_columns, column_mapping)
@@ -185,6 +198,8 @@ class KronosPredictor(RepresentablePredictor):
             lookback=lookback,
             allow_non_positive=allow_non_positive,
             calibration=calibration,
+            sampling=sampling,
+            ohlc=ohlc,
         )
 
     def __getnewargs_ex__(self) -> tuple[tuple, dict]:
@@ -214,7 +229,7 @@ class KronosPredictor(RepresentablePredictor):
             ``info["kronos"]`` with the entry's ``seed`` and ``constructed_columns`` (volume/amount that
             the pipeline constructed because the target lacks them).
         """
-        pipe = self._settings.pipeline()
+        pipe = self._settings.forecaster()
         kwargs = self._settings.forecast_kwargs(num_samples)
         kwargs["column_mapping"] = None  # the frames already carry Kronos column names
         per_call = self.batch_size
@@ -258,6 +273,8 @@ class KronosPredictor(RepresentablePredictor):
             kronos_info = {"seed": seed, "constructed_columns": fc.constructed_columns[k]}
             if fc.calibration is not None:
                 kronos_info["calibration"] = fc.calibration[k]
+            if "ohlc_widened" in fc.info:
+                kronos_info["ohlc_widened"] = fc.info["ohlc_widened"][k]
             info = {**(entry.get("info") or {}), "kronos": kronos_info}
             yield SampleForecast(
                 samples=samples, start_date=forecast_start(entry), item_id=entry.get("item_id"), info=info

@@ -14,14 +14,13 @@ Shi et al., "Kronos: A Foundation Model for the Language of Financial Markets", 
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from ..calendar import infer_future_timestamps
 from ..columns import frame_from_close
-from ..pipeline import MIN_CONTEXT_BARS
+from ..preparation import MIN_CONTEXT_BARS
 from ..validation import KRONOS_COLUMNS, KronosInputError, prepare_context
 from ._common import KronosSettings, require
 
@@ -35,9 +34,6 @@ except ImportError:  # pragma: no cover - older sktime
     _BaseForecaster = BaseForecaster
 
 __all__ = ["KronosForecaster"]
-
-#: Where `get_test_params` looks for the tiny reference checkpoint, relative to a repository root.
-_TINY_CHECKPOINT = Path("tests") / "fixtures" / "kronos-reference" / "tiny-learnte"
 
 _POINTS = ("median", "mean")
 
@@ -82,14 +78,15 @@ class KronosForecaster(_BaseForecaster):
         tokenised; horizons longer than ``max_context`` are fine (the window slides).
     device : str, default=None
         Torch device, ``"cpu"`` when None.
-    num_samples : int, default=100
-        Sample paths drawn per series; quantiles and the distribution are empirical over these paths.
-    temperature : float, default=1.0
-        Sampling temperature.
-    top_k : int, default=0
-        Keep the ``top_k`` most likely tokens at each step (0: all; 1: greedy).
-    top_p : float, default=1.0
-        Nucleus sampling mass (1.0: off).
+    num_samples : int, default=None
+        Sample paths drawn per series (None: ``sampling.num_samples``, 100 by default); quantiles and the
+        distribution are empirical over these paths.
+    temperature : float, default=None
+        Sampling temperature (None: ``sampling.temperature``, 1.0 by default).
+    top_k : int, default=None
+        Keep the ``top_k`` most likely tokens at each step (0: all; 1: greedy; None: ``sampling.top_k``).
+    top_p : float, default=None
+        Nucleus sampling mass (1.0: off; None: ``sampling.top_p``).
     seed : int, default=None
         With a seed, forecasts are reproducible: the same window and seed give the same paths as
         ``KronosPipeline.forecast`` (and the Darts and GluonTS adapters) for series 0. None draws fresh
@@ -112,7 +109,13 @@ class KronosForecaster(_BaseForecaster):
     calibration : {None, "conformal", "scale"}, dict or CalibrationConfig, default=None
         Calibrate the sample paths (and so every interval, quantile and distribution) from
         pseudo-forecasts inside the data seen up to the cutoff (see `kronos_plugins.calibration`); costs
-        ``1 + n_origins`` forecasts per cutoff. None: the raw paths.
+        ``n_origins`` pseudo-forecasts per series and cutoff, run in one batched call (the `Calibrator`
+        layer). None: the raw paths.
+    sampling : SamplingConfig, default=None
+        The sampling settings as one value; the four keywords above override its fields.
+    ohlc : {"raise", "widen"}, default="raise"
+        Bars whose high/low do not hold their open and close: an error (in ``fit``/``update``), or widened
+        (see `KronosPipeline.forecast`).
 
     Attributes
     ----------
@@ -187,16 +190,18 @@ class KronosForecaster(_BaseForecaster):
         tokenizer=None,
         max_context=None,
         device=None,
-        num_samples=100,
-        temperature=1.0,
-        top_k=0,
-        top_p=1.0,
+        num_samples=None,
+        temperature=None,
+        top_k=None,
+        top_p=None,
         seed=None,
         column_mapping=None,
         point="median",
         lookback=None,
         allow_non_positive=False,
         calibration=None,
+        sampling=None,
+        ohlc="raise",
     ):
         self.model = model
         self.tokenizer = tokenizer
@@ -212,6 +217,8 @@ class KronosForecaster(_BaseForecaster):
         self.lookback = lookback
         self.allow_non_positive = allow_non_positive
         self.calibration = calibration
+        self.sampling = sampling
+        self.ohlc = ohlc
         super().__init__()
 
     # ---------------------------------------------------------------------------------------------- fit/update
@@ -357,6 +364,8 @@ class KronosForecaster(_BaseForecaster):
             lookback=self.lookback,
             allow_non_positive=self.allow_non_positive,
             calibration=self.calibration,
+            sampling=self.sampling,
+            ohlc=self.ohlc,
         )
 
     def _layout(self, y) -> tuple[str, dict]:
@@ -416,6 +425,7 @@ class KronosForecaster(_BaseForecaster):
                     name=name,
                     min_length=MIN_CONTEXT_BARS,
                     require_positive=not self.allow_non_positive,
+                    ohlc=self.ohlc,
                 )
             except KronosInputError as err:
                 if self.layout_ != "close":
@@ -486,7 +496,7 @@ class KronosForecaster(_BaseForecaster):
         if cache.get("key") != key or cache.get("horizon", 0) < horizon:
             settings = self._settings()
             names, frames = zip(*self._frames(self.context_), strict=True)
-            fc = settings.pipeline().forecast(
+            fc = settings.forecaster().forecast(
                 list(frames),
                 horizon=horizon,
                 future_timestamps=future,
@@ -503,11 +513,7 @@ class KronosForecaster(_BaseForecaster):
 
     @classmethod
     def get_test_params(cls, parameter_set="default"):
-        """Parameter sets for sktime's tests: the tiny random-weight checkpoint shipped with the tests.
-
-        The checkpoint is looked for in ``tests/fixtures/kronos-reference/tiny-learnte`` of a repository
-        containing this file (a clone) or the working directory. When it is absent (an installed package),
-        the published Kronos-mini is used instead, which needs the network, as sktime's own Kronos tests do.
+        """Parameter sets for sktime's tests, on the small checkpoint bundled with the package (offline).
 
         Parameters
         ----------
@@ -521,15 +527,9 @@ class KronosForecaster(_BaseForecaster):
             the second uses a short ``max_context`` (the window slides), top-k/top-p sampling and the mean;
             the third calibrates its paths.
         """
-        root = _find_tiny_checkpoint()
-        if root is not None:
-            ckpt = {"model": str(root / "model"), "tokenizer": str(root / "tokenizer")}
-        else:  # pragma: no cover - installed without the tests
-            ckpt = {"model": "NeoQuasar/Kronos-mini", "tokenizer": "NeoQuasar/Kronos-Tokenizer-2k"}
         return [
             # sktime's suite feeds generic series such as range(25), which start at 0: not prices.
             {
-                **ckpt,
                 "max_context": 64,
                 "num_samples": 4,
                 "seed": 0,
@@ -537,7 +537,6 @@ class KronosForecaster(_BaseForecaster):
                 "allow_non_positive": True,
             },
             {
-                **ckpt,
                 "max_context": 12,
                 "num_samples": 3,
                 "temperature": 0.8,
@@ -550,7 +549,6 @@ class KronosForecaster(_BaseForecaster):
             },
             # calibrated paths (few pseudo-forecasts: the suite's series are short and its forecasts many)
             {
-                **ckpt,
                 "max_context": 32,
                 "num_samples": 3,
                 "seed": 2,
@@ -558,13 +556,3 @@ class KronosForecaster(_BaseForecaster):
                 "calibration": {"method": "conformal", "n_origins": 3, "min_origins": 0},
             },
         ]
-
-
-def _find_tiny_checkpoint() -> Path | None:
-    starts = [Path(__file__).resolve().parent, Path.cwd().resolve()]
-    for start in starts:
-        for base in (start, *start.parents):
-            d = base / _TINY_CHECKPOINT
-            if (d / "model").is_dir() and (d / "tokenizer").is_dir():
-                return d
-    return None

@@ -19,9 +19,9 @@ Kronos runs through each of its four interfaces, each called through its host's 
     :class:`kronos_plugins.adapters.gluonts.KronosPredictor` ``predict`` on a one-entry dataset with a
     ``(6, T)`` target.
 
-``kronos-calibrated`` is the pipeline with ``calibration=`` (see :mod:`kronos_plugins.calibration`): its
-intervals are recalibrated from pseudo-forecasts inside each window's context, so it sees nothing the raw
-model does not. A calibrated forecast costs ``1 + n_origins`` forecasts.
+``kronos-calibrated`` is the pipeline under the calibration layer (:class:`kronos_plugins.calibration.Calibrator`):
+its intervals are recalibrated from pseudo-forecasts inside each window's context, so it sees nothing the raw
+model does not. Its ``n_origins`` pseudo-forecasts run in one batched call.
 
 With the same seed all four draw the same paths for one window, except where a host forces a regular
 calendar: Darts and GluonTS index a series by a fixed frequency, so a context with gaps (weekends, holidays)
@@ -251,6 +251,9 @@ class _Kronos:
         self.top_k = top_k
         self.top_p = top_p
         self.lookback = lookback
+        from kronos_plugins import SamplingConfig
+
+        self.sampling = SamplingConfig(temperature=temperature, top_k=top_k, top_p=top_p)
         self.name = f"kronos[{self.interface}]"
         self._pipe = None
 
@@ -272,6 +275,10 @@ class _Kronos:
             )
         return self._pipe
 
+    def sampling_for(self, num_samples: int):
+        """The sampling value of one call: the model's settings with the runner's `num_samples`."""
+        return type(self.sampling).resolve(self.sampling, num_samples=num_samples)
+
     def _frame(self, context: pd.DataFrame) -> pd.DataFrame:
         frame = context[[c for c in KRONOS_COLUMNS if c in context.columns]]
         return frame if self.lookback is None else frame.iloc[-self.lookback :]
@@ -281,25 +288,24 @@ class KronosPipelineModel(_Kronos):
     """``kronos``: one `KronosPipeline.forecast` call per window."""
 
     interface = "pipeline"
-    calibration = None
+
+    def forecaster(self):
+        """What forecasts: the pipeline itself."""
+        return self.pipeline()
 
     def forecast(self, context: pd.DataFrame, horizon: int, num_samples: int, seed: int) -> np.ndarray:
-        fc = self.pipeline().forecast(
+        fc = self.forecaster().forecast(
             context[[c for c in KRONOS_COLUMNS if c in context.columns]],
             horizon=horizon,
-            num_samples=num_samples,
-            temperature=self.temperature,
-            top_k=self.top_k,
-            top_p=self.top_p,
+            sampling=self.sampling_for(num_samples),
             seed=seed,
             lookback=self.lookback,
-            calibration=self.calibration,
         )
         return fc.samples[0, :, :, _CLOSE]
 
 
 class KronosCalibratedModel(KronosPipelineModel):
-    """``kronos-calibrated``: `KronosPipeline.forecast` with ``calibration={"method", "n_origins"}``."""
+    """``kronos-calibrated``: the `Calibrator` layer over the pipeline, ``{"method", "n_origins"}``."""
 
     interface = "pipeline+calibration"
 
@@ -307,6 +313,11 @@ class KronosCalibratedModel(KronosPipelineModel):
         super().__init__(**kronos)
         self.calibration = {"method": calibration, "n_origins": n_origins}
         self.name = f"kronos[{calibration}]"
+
+    def forecaster(self):
+        from kronos_plugins.calibration import Calibrator
+
+        return Calibrator(self.pipeline(), self.calibration)
 
 
 class KronosDartsModel(_Kronos):
@@ -329,9 +340,7 @@ class KronosDartsModel(_Kronos):
             tokenizer=self.tokenizer,
             max_context=self.max_context,
             device=self.device,
-            temperature=self.temperature,
-            top_k=self.top_k,
-            top_p=self.top_p,
+            sampling=self.sampling,
             seed=seed,
             lookback=self.lookback,
             output_components=["close"],
@@ -355,10 +364,7 @@ class KronosSktimeModel(_Kronos):
             tokenizer=self.tokenizer,
             max_context=self.max_context,
             device=self.device,
-            num_samples=num_samples,
-            temperature=self.temperature,
-            top_k=self.top_k,
-            top_p=self.top_p,
+            sampling=self.sampling_for(num_samples),
             seed=seed,
         )
         forecaster.fit(y)
@@ -386,10 +392,7 @@ class KronosGluonTSModel(_Kronos):
             tokenizer=self.tokenizer,
             max_context=self.max_context,
             device=self.device,
-            num_samples=num_samples,
-            temperature=self.temperature,
-            top_k=self.top_k,
-            top_p=self.top_p,
+            sampling=self.sampling_for(num_samples),
             seed=seed,
             target_columns=list(frame.columns),
         )
@@ -587,7 +590,7 @@ REGISTRY: dict[str, ModelSpec] = {
         ),
         ModelSpec(
             "kronos-calibrated",
-            "Kronos through KronosPipeline.forecast with calibrated intervals (calibration=...)",
+            "Kronos through the calibration layer (Calibrator over KronosPipeline)",
             {
                 **_kronos_settings(),
                 "calibration": _Setting("conformal", _choice("conformal", "scale"), "'conformal' or 'scale'"),

@@ -24,8 +24,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .. import candles
+from ..config import SamplingConfig
 from ..pipeline import KronosPipeline
-from ..validation import KRONOS_COLUMNS, check_positive_int
+from ..validation import KRONOS_COLUMNS, check_positive_int, resolve_columns
 
 __all__ = [
     "PRICE_FLOOR_FRACTION",
@@ -134,8 +136,7 @@ def repair_ohlcv(
     np.maximum(prices, floor[..., None], out=prices, where=prices <= 0)
     counts = _violations(x, floored)  # what rules 2 and 3 are about to change
     # 2. widen high and low around open and close
-    x[..., _H] = np.maximum.reduce([x[..., _H], x[..., _O], x[..., _C]])
-    x[..., _L] = np.minimum.reduce([x[..., _L], x[..., _O], x[..., _C]])
+    x[..., :4] = candles.widen(x[..., :4])
     # 3. volume and amount are never negative
     np.maximum(x[..., _V:], 0.0, out=x[..., _V:])
     return x, counts, floored
@@ -144,8 +145,8 @@ def repair_ohlcv(
 def _violations(x: np.ndarray, floored: np.ndarray) -> dict[str, int]:
     return {
         "nonpositive_price": int(floored.sum()),
-        "high_below_open_close": int((x[..., _H] < np.maximum(x[..., _O], x[..., _C])).sum()),
-        "low_above_open_close": int((x[..., _L] > np.minimum(x[..., _O], x[..., _C])).sum()),
+        "high_below_open_close": int(candles.high_below(x[..., _O], x[..., _H], x[..., _C]).sum()),
+        "low_above_open_close": int(candles.low_above(x[..., _O], x[..., _L], x[..., _C]).sum()),
         "negative_volume": int((x[..., _V] < 0).sum()),
         "negative_amount": int((x[..., _A] < 0).sum()),
     }
@@ -381,13 +382,14 @@ def generate_trajectories(
     context: pd.DataFrame | Sequence[pd.DataFrame],
     n_paths: int,
     length: int,
-    temperature: float = 1.0,
-    top_k: int = 0,
-    top_p: float = 1.0,
+    temperature: float | None = None,
+    top_k: int | None = None,
+    top_p: float | None = None,
     seed: int | None = None,
     repair: str = "clip",
     item_ids: Sequence | None = None,
     lookback: int | None = None,
+    sampling: SamplingConfig | dict | None = None,
     **forecast_kwargs,
 ) -> Trajectories:
     """Sample ``n_paths`` synthetic futures of ``length`` bars after each context series.
@@ -403,9 +405,10 @@ def generate_trajectories(
     length : int
         Bars per path; may exceed the model's ``max_context`` (the pipeline slides its window, which
         re-encodes the window at every step past it and is slower).
-    temperature, top_k, top_p
-        Sampling settings (see `SamplingConfig`). Low temperature / top_p give smoother, calmer paths; high
-        values rougher and eventually explosive ones (see `kronos_plugins.synthetic.fidelity.sampling_sweep`).
+    temperature, top_k, top_p : optional
+        Sampling settings; each one given replaces that field of `sampling` (defaults 1.0, 0, 1.0). Low
+        temperature / top_p give smoother, calmer paths; high values rougher and eventually explosive ones
+        (see `kronos_plugins.synthetic.fidelity.sampling_sweep`).
     seed : int, optional
         Same seed, same paths (on the same machine). None draws fresh entropy.
     repair : {"clip", "raise"}, default="clip"
@@ -415,6 +418,8 @@ def generate_trajectories(
         Names of the series; default each frame's ``attrs["asset_id"]``, else its position.
     lookback : int, optional
         Use only the last ``lookback`` context bars (see `KronosPipeline.forecast`).
+    sampling : SamplingConfig or dict, optional
+        The sampling settings as one value (its ``num_samples`` is replaced by `n_paths`).
     **forecast_kwargs
         Passed to `KronosPipeline.forecast` (e.g. ``column_mapping``, ``future_timestamps``).
 
@@ -444,14 +449,14 @@ def generate_trajectories(
     if item_ids is None:
         ids = [f.attrs.get("asset_id", i) if isinstance(f, pd.DataFrame) else i for i, f in enumerate(frames)]
         item_ids = ids if len(set(map(str, ids))) == len(ids) else list(range(len(frames)))
+    sampling = SamplingConfig.resolve(
+        sampling, num_samples=n_paths, temperature=temperature, top_k=top_k, top_p=top_p
+    )
     pipe = load_pipeline(pipeline)
     fc = pipe.forecast(
         frames,
         horizon=length,
-        num_samples=n_paths,
-        temperature=temperature,
-        top_k=top_k,
-        top_p=top_p,
+        sampling=sampling,
         seed=seed,
         item_ids=item_ids,
         lookback=lookback,
@@ -476,9 +481,9 @@ def generate_trajectories(
     settings = dict(
         n_paths=n_paths,
         length=length,
-        temperature=temperature,
-        top_k=top_k,
-        top_p=top_p,
+        temperature=sampling.temperature,
+        top_k=sampling.top_k,
+        top_p=sampling.top_p,
         seed=seed,
         repair=repair,
         lookback=lookback,
@@ -496,12 +501,5 @@ def generate_trajectories(
 
 
 def _column(frame: pd.DataFrame, name: str, mapping: dict) -> np.ndarray:
-    """One price column of a context frame, found as `prepare_context` finds it (mapping, exact, any case)."""
-    if name in mapping:
-        return frame[mapping[name]].to_numpy(np.float64)
-    if name in frame.columns:
-        return frame[name].to_numpy(np.float64)
-    for col in frame.columns:
-        if str(col).lower() == name:
-            return frame[col].to_numpy(np.float64)
-    raise ValueError(f"`context` has no `{name}` column; columns are {list(frame.columns)}.")
+    """One price column of a context frame, found as the pipeline finds it (`resolve_columns`)."""
+    return frame[resolve_columns(frame, "context", mapping or None)[name]].to_numpy(np.float64)

@@ -30,7 +30,7 @@ from torch.utils.data import Dataset, Sampler
 
 from ..calendar import time_features
 from ..columns import complete_volume_amount
-from ..pipeline import CLIP, STD_EPS
+from ..preparation import CLIP, STD_EPS
 from ..validation import KRONOS_COLUMNS, KronosInputError, prepare_context
 from .config import DataConfig
 

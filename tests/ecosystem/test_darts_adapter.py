@@ -18,7 +18,7 @@ from darts import TimeSeries  # noqa: E402
 from darts.metrics import mcrps, mql  # noqa: E402
 from darts.utils.timeseries_generation import datetime_attribute_timeseries  # noqa: E402
 
-import kronos_plugins.pipeline as pipeline_module  # noqa: E402
+import kronos_plugins.preparation as preparation_module  # noqa: E402  (builds the calendar features)
 from kronos_plugins import KronosInputError  # noqa: E402
 from kronos_plugins.adapters.darts import KronosModel  # noqa: E402
 from kronos_plugins.columns import frame_from_close  # noqa: E402
@@ -104,14 +104,14 @@ def test_business_day_series_skips_the_weekend_and_the_model_sees_1_based_day_an
     idx = pd.bdate_range(end="2024-12-31", periods=60)  # ends Tuesday 31 December
     ts = TimeSeries.from_dataframe(_bars(idx), freq="B")
     seen = []
-    original = pipeline_module.time_features
+    original = preparation_module.time_features
 
     def spy(stamps):
         feats = original(stamps)
         seen.append(feats)
         return feats
 
-    monkeypatch.setattr(pipeline_module, "time_features", spy)
+    monkeypatch.setattr(preparation_module, "time_features", spy)
     pred = _model().fit(ts).predict(4, num_samples=2)
     expected = pd.DatetimeIndex(["2025-01-01", "2025-01-02", "2025-01-03", "2025-01-06"])  # Mon after Fri
     assert list(pred.time_index) == list(expected)

@@ -6,6 +6,7 @@ Runs on the tiny random-weight reference checkpoint: forecasts are meaningless, 
 
 from __future__ import annotations
 
+import json
 import re
 import warnings
 from pathlib import Path
@@ -446,12 +447,19 @@ def test_pickled_forecaster_gives_the_same_forecast():
 # sktime's contract and the docs
 
 
-def test_get_test_params_point_at_the_tiny_checkpoint():
+def test_get_test_params_use_the_bundled_checkpoint(monkeypatch, tmp_path):
+    """No path to the test fixtures (an installed package has none): the parameter sets load the bundled
+    checkpoint, from any working directory."""
+    from kronos_plugins.checkpoints import BUNDLED_DIR
+
+    monkeypatch.chdir(tmp_path)
     params = KronosForecaster.get_test_params()
     assert len(params) >= 2
     for p in params:
-        assert Path(p["model"]) == TINY / "model" and Path(p["tokenizer"]) == TINY / "tokenizer"
+        assert p.get("model") is None and p.get("tokenizer") is None
         assert p["seed"] is not None and p["num_samples"] <= 4
+        pipe = KronosForecaster(**p)._settings().pipeline()
+        assert pipe.model.config.to_dict() == json.loads((BUNDLED_DIR / "model" / "config.json").read_text())
 
 
 def test_sktime_check_estimator_suite():

@@ -8,7 +8,8 @@ import torch
 from scipy import stats
 
 from kronos_plugins import Kronos, KronosConfig, KronosTokenizer, KronosTokenizerConfig
-from kronos_plugins.generation import generate_cached, generate_reference
+from kronos_plugins.config import SamplingConfig
+from kronos_plugins.generation import generate_cached, generate_reference, generate_tokens
 
 
 def _tiny(seed=0, learn_te=True):
@@ -57,7 +58,8 @@ def _inputs(G, Tc, H, S, seed=1):
 def test_cached_generation_equals_uncached_reference_algorithm(G, Tc, H, S, M, rows):
     model, tok = _tiny()
     x, xs, ys, u = _inputs(G, Tc, H, S)
-    fast, (s1, s2) = generate_cached(model, tok, x, xs, ys, u, M, max_batch_rows=rows, return_tokens=True)
+    fast = generate_cached(model, tok, x, xs, ys, u, M, max_batch_rows=rows)
+    s1, s2 = generate_tokens(model, tok.encode(x, half=True), xs, ys, u, M, max_batch_rows=rows)
     slow = generate_reference(model, tok, x, xs, ys, u, M)
     assert fast.shape == (G, S, H, 6)
     torch.testing.assert_close(fast, slow, rtol=1e-4, atol=1e-4)
@@ -97,7 +99,8 @@ def test_first_step_coarse_token_frequencies_match_filtered_softmax(T, top_k, to
     x, xs, ys, _ = _inputs(1, 16, 1, 1)
     n = 6000
     u = torch.rand(1, n, 1, 2, generator=torch.Generator().manual_seed(123), dtype=torch.float64)
-    _, (s1, _) = generate_cached(model, tok, x, xs, ys, u, 64, T, top_k, top_p, return_tokens=True)
+    sampling = SamplingConfig(temperature=T, top_k=top_k, top_p=top_p)
+    s1, _ = generate_tokens(model, tok.encode(x, half=True), xs, ys, u, 64, sampling)
     with torch.no_grad():
         ids = tok.encode(x)
         logits = model.decode_s1(ids[0], ids[1], xs)[0][0, -1].double().numpy()
