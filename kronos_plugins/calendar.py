@@ -41,7 +41,7 @@ from pandas.tseries.frequencies import to_offset
 
 from kronos_plugins.validation import KronosInputError, check_positive_int
 
-__all__ = ["time_features", "infer_future_timestamps"]
+__all__ = ["time_features", "infer_future_timestamps", "regular_calendar"]
 
 TIME_FEATURE_NAMES = ("minute", "hour", "weekday", "day", "month")
 """Columns of `time_features`, in order."""
@@ -230,3 +230,35 @@ def _continue_sessions(ts: pd.DatetimeIndex, horizon: int) -> pd.DatetimeIndex:
         out.append(stamp)
         last = stamp
     return pd.DatetimeIndex(out)
+
+
+def regular_calendar(index: pd.DatetimeIndex) -> tuple[pd.DatetimeIndex, str]:
+    """A regular timestamp grid for hosts that need one (Darts, GluonTS), and its frequency.
+
+    A regular index (``pd.infer_freq`` finds a frequency) is returned unchanged. Otherwise the modal spacing
+    sets the frequency (daily bars with no weekend bar: business days ``"B"``) and the grid is the
+    ``len(index)`` bars of that frequency ENDING at the last timestamp, so the most recent bars and the
+    forecast bars keep their real calendar and only bars before a gap are relabelled.
+
+    Raises
+    ------
+    ValueError
+        If no frequency can be found (e.g. monthly bars with an irregular spacing).
+    """
+    freq = pd.infer_freq(index) if len(index) >= 3 else None
+    if freq is not None:
+        return pd.DatetimeIndex(index, freq=freq), freq
+    diffs = np.diff(index.asi8)
+    values, counts = np.unique(diffs, return_counts=True)
+    modal = pd.Timedelta(int(values[np.argmax(counts)]), unit="ns")
+    if modal == pd.Timedelta(days=1):
+        freq = "D" if (np.asarray(index.weekday) >= 5).any() else "B"
+    elif modal < pd.Timedelta(days=1):
+        freq = pd.tseries.frequencies.to_offset(modal).freqstr
+    else:
+        raise ValueError(
+            f"cannot put bars spaced {modal} (modal spacing) on a regular grid for Darts/GluonTS; "
+            "give the dataset a regular index."
+        )
+    grid = pd.date_range(end=index[-1], periods=len(index), freq=freq, name=index.name)
+    return grid, freq

@@ -61,6 +61,7 @@ import pandas as pd
 
 from . import candles
 from .config import SamplingConfig
+from .crps import mean_abs_difference
 from .forecast import KronosForecast
 from .preparation import MIN_CONTEXT_BARS, prepare_window, resolve_seed
 from .validation import KRONOS_COLUMNS, KronosInputError, check_positive_int, prepare_context
@@ -732,8 +733,7 @@ def _crps_optimal_scale(d: np.ndarray, e: np.ndarray) -> float:
     K, S, W = d.shape
     d = np.moveaxis(d, 1, -1).reshape(K * W, S)  # (N, S) one ensemble per (origin, step)
     e = e.reshape(K * W)
-    ds = np.sort(d, axis=1)
-    gini = 2.0 * (ds * (2 * np.arange(S) - S + 1)).sum(axis=1) / S**2  # mean |d_j - d_j'|
+    gini = mean_abs_difference(d, axis=1)  # mean |d_j - d_j'|
     # right derivative at f -> 0+: d * sign(f d - e) = -d sign(e) (or |d| where e = 0)
     slope0 = np.where(e[:, None] == 0, np.abs(d), -d * np.sign(e)[:, None]).sum() / S - 0.5 * gini.sum()
     with np.errstate(divide="ignore", invalid="ignore"):

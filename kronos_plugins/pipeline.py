@@ -80,6 +80,22 @@ class ForecastRequest:
     ohlc: str = "raise"
 
 
+#: The keyword arguments of `KronosPipeline.request` that `KronosPipeline.forecast` passes on.
+_REQUEST_SETTINGS = (
+    "num_samples",
+    "temperature",
+    "top_k",
+    "top_p",
+    "seed",
+    "column_mapping",
+    "missing_timestamps",
+    "lookback",
+    "series_offset",
+    "allow_non_positive",
+    "ohlc",
+)
+
+
 class KronosPipeline:
     """Probabilistic forecasting with a Kronos model and tokenizer.
 
@@ -295,19 +311,7 @@ class KronosPipeline:
             ``samples`` shaped (n_series, num_samples, horizon, 6), float64, in the input's units, on the CPU;
             with `calibration`, ``calibration`` holds what it did per series.
         """
-        kwargs = dict(
-            num_samples=num_samples,
-            temperature=temperature,
-            top_k=top_k,
-            top_p=top_p,
-            seed=seed,
-            column_mapping=column_mapping,
-            missing_timestamps=missing_timestamps,
-            lookback=lookback,
-            series_offset=series_offset,
-            allow_non_positive=allow_non_positive,
-            ohlc=ohlc,
-        )
+        kwargs = {k: v for k, v in locals().items() if k in _REQUEST_SETTINGS}  # the keywords of `request`
         if calibration is not None:
             layer = Calibrator(self, calibration)
             return layer.forecast(

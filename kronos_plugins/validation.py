@@ -68,28 +68,13 @@ class ValidatedFrame:
     widened: dict | None = None  # ohlc="widen": {"count", "rows"}; None otherwise
 
 
-def prepare_context(
-    df: pd.DataFrame,
-    *,
-    name: str = "context",
-    min_length: int = 1,
-    column_mapping: Mapping[str, str] | None = None,
-    require_positive: bool = True,
-    ohlc: str = "raise",
-) -> tuple[pd.DataFrame, pd.DatetimeIndex | None]:
+def prepare_context(df: pd.DataFrame, **options: Any) -> tuple[pd.DataFrame, pd.DatetimeIndex | None]:
     """Validate one OHLCV frame and return it in the layout Kronos expects: ``(frame, timestamps)``.
 
-    The checks and the arguments are those of `validate_context` (which also returns what ``ohlc="widen"``
-    changed).
+    The checks and the keyword `options` (``name``, ``min_length``, ``column_mapping``, ``require_positive``,
+    ``ohlc``) are those of `validate_context`, which also returns what ``ohlc="widen"`` changed.
     """
-    valid = validate_context(
-        df,
-        name=name,
-        min_length=min_length,
-        column_mapping=column_mapping,
-        require_positive=require_positive,
-        ohlc=ohlc,
-    )
+    valid = validate_context(df, **options)
     return valid.frame, valid.timestamps
 
 

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from kronos_plugins.calibration import CalibrationConfig, calibrate_samples
+from kronos_plugins.crps import crps_ensemble
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = ROOT / "tests" / "fixtures" / "kronos-reference" / "tiny-learnte"
@@ -146,10 +147,7 @@ def cached(fn):
 
 def crps(samples: np.ndarray, y: np.ndarray) -> np.ndarray:
     """CRPS of ensembles (N, S, H) at y (N, H): E|X - y| - E|X - X'| / 2, per (N, H)."""
-    S = samples.shape[1]
-    xs = np.sort(samples, axis=1)
-    spread = 2.0 * (xs * (2 * np.arange(S) - S + 1)[None, :, None]).sum(axis=1) / S**2
-    return np.abs(samples - y[:, None, :]).mean(axis=1) - 0.5 * spread
+    return crps_ensemble(samples, y, axis=1)
 
 
 def score(samples: np.ndarray, y: np.ndarray) -> dict:

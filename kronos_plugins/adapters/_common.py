@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import importlib
 import os
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 
 from ..calibration import CalibrationConfig, Calibrator
 from ..config import SamplingConfig
@@ -89,6 +90,11 @@ class KronosSettings:
                 raise KronosInputError(
                     f"`column_mapping` has keys {unknown} that are not Kronos columns {list(KRONOS_COLUMNS)}."
                 )
+
+    @classmethod
+    def from_args(cls, args: Mapping) -> KronosSettings:
+        """The settings among an adapter's constructor arguments (the other entries are the adapter's own)."""
+        return cls(**{f.name: args[f.name] for f in fields(cls) if f.name in args})
 
     def sampling_config(self, num_samples: int | None = None) -> SamplingConfig:
         """The sampling value: `sampling` with the keyword settings (and `num_samples`, if given) applied."""

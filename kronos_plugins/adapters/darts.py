@@ -171,22 +171,7 @@ class KronosModel(GlobalForecastingModel):
                 f"of `predict`, not of the model; drop it here and call `model.predict(n, num_samples="
                 f"{num_samples!r})` (or pass `num_samples` to `historical_forecasts` / `backtest`)."
             )
-        self.settings = KronosSettings(
-            model=model,
-            tokenizer=tokenizer,
-            max_context=max_context,
-            device=device,
-            temperature=temperature,
-            top_k=top_k,
-            top_p=top_p,
-            seed=seed,
-            column_mapping=column_mapping,
-            lookback=lookback,
-            allow_non_positive=allow_non_positive,
-            calibration=calibration,
-            sampling=sampling,
-            ohlc=ohlc,
-        )
+        self.settings = KronosSettings.from_args(locals())  # num_samples stays None: it is predict's
         if isinstance(output_components, str):
             raise KronosInputError(
                 f"`output_components` must be a list of component names, got the string "

@@ -159,28 +159,7 @@ class KronosPredictor(RepresentablePredictor):
         config = CalibrationConfig.coerce(calibration)
         calibration = None if config is None else config.to_dict()  # JSON-friendly for GluonTS' serde
         sampling = None if sampling is None else SamplingConfig.resolve(sampling).to_dict()
-        self._settings = KronosSettings(
-            model=model,
-            tokenizer=tokenizer,
-            max_context=max_context,
-            device=device,
-            num_samples=num_samples,
-            temperature=temperature,
-            top_k=top_k,
-            top_p=top_p,
-            seed=seed,
-            column_mapping=column_mapping,
-            lookback=lookback,
-            allow_non_positive=allow_non_positive,
-            calibration=calibration,
-            sampling=sampling,
-            ohlc=ohlc,
-        )
         self.target_columns = None if target_columns is None else list(target_columns)
-        self._kronos_columns = _resolve_target_columns(self.target_columns, column_mapping)
-        self._dims = (
-            None if self._kronos_columns is None else [KRONOS_COLUMNS.index(c) for c in self._kronos_columns]
-        )
         self.__init_args__ = OrderedDict(
             prediction_length=prediction_length,
             model=model,
@@ -200,6 +179,11 @@ class KronosPredictor(RepresentablePredictor):
             calibration=calibration,
             sampling=sampling,
             ohlc=ohlc,
+        )
+        self._settings = KronosSettings.from_args(self.__init_args__)
+        self._kronos_columns = _resolve_target_columns(self.target_columns, column_mapping)
+        self._dims = (
+            None if self._kronos_columns is None else [KRONOS_COLUMNS.index(c) for c in self._kronos_columns]
         )
 
     def __getnewargs_ex__(self) -> tuple[tuple, dict]:

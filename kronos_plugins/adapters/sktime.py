@@ -350,23 +350,7 @@ class KronosForecaster(_BaseForecaster):
 
     # ------------------------------------------------------------------------------------------------ helpers
     def _settings(self) -> KronosSettings:
-        return KronosSettings(
-            model=self.model,
-            tokenizer=self.tokenizer,
-            max_context=self.max_context,
-            device=self.device,
-            num_samples=self.num_samples,
-            temperature=self.temperature,
-            top_k=self.top_k,
-            top_p=self.top_p,
-            seed=self.seed,
-            column_mapping=self.column_mapping,
-            lookback=self.lookback,
-            allow_non_positive=self.allow_non_positive,
-            calibration=self.calibration,
-            sampling=self.sampling,
-            ohlc=self.ohlc,
-        )
+        return KronosSettings.from_args(self.get_params(deep=False))
 
     def _layout(self, y) -> tuple[str, dict]:
         """Decide how ``y`` reads as Kronos input: ("ohlcv" or "close", y column -> Kronos column)."""

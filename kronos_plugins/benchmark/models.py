@@ -1,5 +1,10 @@
 """The benchmark's model registry: suite name -> settings schema and factory.
 
+Split by concept: the settings schema is `kronos_plugins.benchmark.model_settings`, the Kronos wrappers
+`kronos_plugins.benchmark.kronos_models`, the LSTM `kronos_plugins.benchmark.lstm`, and the calendar helper
+`kronos_plugins.calendar.regular_calendar`; this module holds the baseline factories and the registry (and
+re-exports those names).
+
 Every model the harness runs is a *forecaster*: ``forecast(context, horizon, num_samples, seed)`` returns future
 close prices shaped ``(num_samples, horizon)``, the contract of :mod:`kronos_plugins.benchmark.baselines`.
 Models that learn from the past (the LSTM) also have ``fit(history)``, called once per (dataset, seed) with
@@ -32,110 +37,35 @@ calendar features Kronos sees. The pipeline and sktime keep the real timestamps.
 from __future__ import annotations
 
 import importlib
-import warnings
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from numbers import Integral, Real
+from numbers import Integral
 from typing import Any
 
-import numpy as np
-import pandas as pd
+from kronos_plugins.calendar import regular_calendar
+
+from .kronos_models import (
+    KronosCalibratedModel,
+    KronosDartsModel,
+    KronosGluonTSModel,
+    KronosPipelineModel,
+    KronosSktimeModel,
+)
+from .lstm import LSTMModel
+from .model_settings import ModelSpec, Setting, choice, float_in, int_at_least, kronos_settings
 
 __all__ = [
     "REGISTRY",
+    "KronosCalibratedModel",
+    "KronosDartsModel",
+    "KronosGluonTSModel",
+    "KronosPipelineModel",
+    "KronosSktimeModel",
+    "LSTMModel",
     "ModelSpec",
     "build_model",
     "model_unavailable",
     "regular_calendar",
     "resolve_settings",
 ]
-
-KRONOS_COLUMNS = ("open", "high", "low", "close", "volume", "amount")
-_CLOSE = KRONOS_COLUMNS.index("close")
-
-
-# --------------------------------------------------------------------------------------------------------
-# Settings schema
-# --------------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Setting:
-    default: Any
-    check: Callable[[Any], bool]
-    expect: str  # how the error message describes a valid value
-
-
-def _int(minimum: int, optional: bool = False) -> Callable[[Any], bool]:
-    def check(v: Any) -> bool:
-        if v is None:
-            return optional
-        return isinstance(v, Integral) and not isinstance(v, bool) and v >= minimum
-
-    return check
-
-
-def _float(lo: float, hi: float, lo_open: bool = True) -> Callable[[Any], bool]:
-    def check(v: Any) -> bool:
-        if isinstance(v, bool) or not isinstance(v, Real):
-            return False
-        return (v > lo if lo_open else v >= lo) and v <= hi
-
-    return check
-
-
-def _choice(*values: Any) -> Callable[[Any], bool]:
-    return lambda v: v in values
-
-
-def _str(optional: bool = False) -> Callable[[Any], bool]:
-    return lambda v: (v is None and optional) or (isinstance(v, str) and v != "")
-
-
-def _kronos_settings() -> dict[str, _Setting]:
-    return {
-        "checkpoint": _Setting("bundled", _str(), "a checkpoint directory, a hub id, or 'bundled'"),
-        "tokenizer": _Setting(None, _str(optional=True), "a tokenizer directory or hub id (or null)"),
-        "max_context": _Setting(None, _int(1, optional=True), "a positive integer (or null)"),
-        "device": _Setting("cpu", _str(), "a torch device such as 'cpu'"),
-        "temperature": _Setting(1.0, _float(0.0, float("inf")), "a float > 0"),
-        "top_k": _Setting(0, _int(0), "an integer >= 0 (0: off)"),
-        "top_p": _Setting(1.0, _float(0.0, 1.0), "a float in (0, 1]"),
-        "lookback": _Setting(None, _int(8, optional=True), "an integer >= 8 (or null)"),
-    }
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """A registry entry.
-
-    Attributes
-    ----------
-    name : str
-        Registry name used in suites (``model: <name>``).
-    description : str
-        One line for the docs and the report.
-    settings : dict
-        Setting name -> default and validator.
-    factory : callable
-        ``factory(**settings) -> forecaster``.
-    requires : tuple of str
-        Modules that must import for the model to run (else it is skipped with the reason recorded).
-    kronos : bool
-        Kronos interfaces get the suite's ``kronos`` defaults and a checkpoint check before the run.
-    needs_fit : bool
-        The forecaster has ``fit(history)``; its windows of one (dataset, seed) run as one job.
-    """
-
-    name: str
-    description: str
-    settings: dict[str, _Setting]
-    factory: Callable[..., Any]
-    requires: tuple[str, ...] = ()
-    kronos: bool = False
-    needs_fit: bool = False
-    cost: float = 1.0  # relative cost per window and horizon step, to schedule expensive jobs first
-    extra: dict = field(default_factory=dict)
 
 
 def resolve_settings(name: str, given: dict[str, Any]) -> dict[str, Any]:
@@ -201,304 +131,12 @@ def _garch(dist):
 
 
 # --------------------------------------------------------------------------------------------------------
-# Kronos through its four interfaces
-# --------------------------------------------------------------------------------------------------------
-
-
-def regular_calendar(index: pd.DatetimeIndex) -> tuple[pd.DatetimeIndex, str]:
-    """A regular timestamp grid for hosts that need one (Darts, GluonTS), and its frequency.
-
-    A regular index (``pd.infer_freq`` finds a frequency) is returned unchanged. Otherwise the modal spacing
-    sets the frequency (daily bars with no weekend bar: business days ``"B"``) and the grid is the
-    ``len(index)`` bars of that frequency ENDING at the last timestamp, so the most recent bars and the
-    forecast bars keep their real calendar and only bars before a gap are relabelled.
-
-    Raises
-    ------
-    ValueError
-        If no frequency can be found (e.g. monthly bars with an irregular spacing).
-    """
-    freq = pd.infer_freq(index) if len(index) >= 3 else None
-    if freq is not None:
-        return pd.DatetimeIndex(index, freq=freq), freq
-    diffs = np.diff(index.asi8)
-    values, counts = np.unique(diffs, return_counts=True)
-    modal = pd.Timedelta(int(values[np.argmax(counts)]), unit="ns")
-    if modal == pd.Timedelta(days=1):
-        freq = "D" if (np.asarray(index.weekday) >= 5).any() else "B"
-    elif modal < pd.Timedelta(days=1):
-        freq = pd.tseries.frequencies.to_offset(modal).freqstr
-    else:
-        raise ValueError(
-            f"cannot put bars spaced {modal} (modal spacing) on a regular grid for Darts/GluonTS; "
-            "give the dataset a regular index."
-        )
-    grid = pd.date_range(end=index[-1], periods=len(index), freq=freq, name=index.name)
-    return grid, freq
-
-
-class _Kronos:
-    """Shared settings and checkpoint handling of the four Kronos interfaces."""
-
-    interface = "pipeline"
-
-    def __init__(self, checkpoint, tokenizer, max_context, device, temperature, top_k, top_p, lookback):
-        self.checkpoint = checkpoint
-        self.tokenizer = None if tokenizer == "bundled" else tokenizer
-        self.max_context = max_context
-        self.device = device
-        self.temperature = temperature
-        self.top_k = top_k
-        self.top_p = top_p
-        self.lookback = lookback
-        from kronos_plugins import SamplingConfig
-
-        self.sampling = SamplingConfig(temperature=temperature, top_k=top_k, top_p=top_p)
-        self.name = f"kronos[{self.interface}]"
-        self._pipe = None
-
-    @property
-    def model_arg(self) -> str | None:
-        """``None`` for the bundled checkpoint (the package default of ``from_pretrained``)."""
-        return None if self.checkpoint == "bundled" else self.checkpoint
-
-    def pipeline(self):
-        """The pipeline, loaded once per forecaster (the adapters share its weights)."""
-        from kronos_plugins import KronosPipeline
-
-        if self._pipe is None:
-            self._pipe = KronosPipeline.from_pretrained(
-                model=self.checkpoint,
-                tokenizer=self.tokenizer,
-                max_context=self.max_context,
-                device=self.device,
-            )
-        return self._pipe
-
-    def sampling_for(self, num_samples: int):
-        """The sampling value of one call: the model's settings with the runner's `num_samples`."""
-        return type(self.sampling).resolve(self.sampling, num_samples=num_samples)
-
-    def _frame(self, context: pd.DataFrame) -> pd.DataFrame:
-        frame = context[[c for c in KRONOS_COLUMNS if c in context.columns]]
-        return frame if self.lookback is None else frame.iloc[-self.lookback :]
-
-
-class KronosPipelineModel(_Kronos):
-    """``kronos``: one `KronosPipeline.forecast` call per window."""
-
-    interface = "pipeline"
-
-    def forecaster(self):
-        """What forecasts: the pipeline itself."""
-        return self.pipeline()
-
-    def forecast(self, context: pd.DataFrame, horizon: int, num_samples: int, seed: int) -> np.ndarray:
-        fc = self.forecaster().forecast(
-            context[[c for c in KRONOS_COLUMNS if c in context.columns]],
-            horizon=horizon,
-            sampling=self.sampling_for(num_samples),
-            seed=seed,
-            lookback=self.lookback,
-        )
-        return fc.samples[0, :, :, _CLOSE]
-
-
-class KronosCalibratedModel(KronosPipelineModel):
-    """``kronos-calibrated``: the `Calibrator` layer over the pipeline, ``{"method", "n_origins"}``."""
-
-    interface = "pipeline+calibration"
-
-    def __init__(self, calibration: str = "conformal", n_origins: int = 24, **kronos):
-        super().__init__(**kronos)
-        self.calibration = {"method": calibration, "n_origins": n_origins}
-        self.name = f"kronos[{calibration}]"
-
-    def forecaster(self):
-        from kronos_plugins.calibration import Calibrator
-
-        return Calibrator(self.pipeline(), self.calibration)
-
-
-class KronosDartsModel(_Kronos):
-    """``kronos-darts``: Darts `KronosModel` ``fit`` + ``predict`` on a 6-component ``TimeSeries``."""
-
-    interface = "darts"
-
-    def forecast(self, context: pd.DataFrame, horizon: int, num_samples: int, seed: int) -> np.ndarray:
-        from darts import TimeSeries
-
-        from kronos_plugins.adapters.darts import KronosModel
-
-        frame = context[[c for c in KRONOS_COLUMNS if c in context.columns]]
-        index, _ = regular_calendar(pd.DatetimeIndex(frame.index))
-        series = TimeSeries.from_times_and_values(
-            index, frame.to_numpy(dtype=np.float64), columns=list(frame)
-        )
-        model = KronosModel(
-            model=self.model_arg,
-            tokenizer=self.tokenizer,
-            max_context=self.max_context,
-            device=self.device,
-            sampling=self.sampling,
-            seed=seed,
-            lookback=self.lookback,
-            output_components=["close"],
-        )
-        model.fit(series)
-        pred = model.predict(n=horizon, series=series, num_samples=num_samples, random_state=seed)
-        return pred.all_values(copy=False)[:, 0, :].T  # (H, 1, S) -> (S, H)
-
-
-class KronosSktimeModel(_Kronos):
-    """``kronos-sktime``: sktime `KronosForecaster` ``fit(y)`` + ``predict_proba(fh)`` on the OHLCV frame."""
-
-    interface = "sktime"
-
-    def forecast(self, context: pd.DataFrame, horizon: int, num_samples: int, seed: int) -> np.ndarray:
-        from kronos_plugins.adapters.sktime import KronosForecaster
-
-        y = self._frame(context)
-        forecaster = KronosForecaster(
-            model=self.model_arg,
-            tokenizer=self.tokenizer,
-            max_context=self.max_context,
-            device=self.device,
-            sampling=self.sampling_for(num_samples),
-            seed=seed,
-        )
-        forecaster.fit(y)
-        dist = forecaster.predict_proba(fh=list(range(1, horizon + 1)))
-        # Empirical samples: rows (sample, time) in sample-major order, one column per variable
-        return dist.spl["close"].to_numpy(dtype=np.float64).reshape(num_samples, horizon)
-
-
-class KronosGluonTSModel(_Kronos):
-    """``kronos-gluonts``: GluonTS `KronosPredictor` on a one-entry dataset with a ``(6, T)`` target."""
-
-    interface = "gluonts"
-
-    def forecast(self, context: pd.DataFrame, horizon: int, num_samples: int, seed: int) -> np.ndarray:
-        from kronos_plugins.adapters.gluonts import KronosPredictor
-
-        frame = self._frame(context)
-        index, freq = regular_calendar(pd.DatetimeIndex(frame.index))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", FutureWarning)  # pandas deprecates Period freq "B"
-            start = pd.Period(index[0], freq=freq)
-        predictor = KronosPredictor(
-            prediction_length=horizon,
-            model=self.model_arg,
-            tokenizer=self.tokenizer,
-            max_context=self.max_context,
-            device=self.device,
-            sampling=self.sampling_for(num_samples),
-            seed=seed,
-            target_columns=list(frame.columns),
-        )
-        entry = {"start": start, "target": frame.to_numpy(dtype=np.float64).T}
-        forecast = next(iter(predictor.predict([entry])))
-        return np.asarray(forecast.samples)[:, :, list(frame.columns).index("close")]
-
-
-# --------------------------------------------------------------------------------------------------------
-# LSTM (Darts RNNModel)
-# --------------------------------------------------------------------------------------------------------
-
-
-class LSTMModel:
-    """A small probabilistic LSTM (Darts ``RNNModel``, Gaussian likelihood) on scaled log returns.
-
-    ``fit(history)`` trains on the last ``max_train_bars`` log returns of the rows before the dataset's first
-    forecast origin (nothing at or after it). ``forecast`` feeds the window's context returns and samples
-    ``num_samples`` return paths, which become price paths from the last context close.
-    """
-
-    def __init__(
-        self, input_chunk_length, hidden_dim, n_rnn_layers, n_epochs, batch_size, max_train_bars, lr
-    ):
-        self.input_chunk_length = input_chunk_length
-        self.hidden_dim = hidden_dim
-        self.n_rnn_layers = n_rnn_layers
-        self.n_epochs = n_epochs
-        self.batch_size = batch_size
-        self.max_train_bars = max_train_bars
-        self.lr = lr
-        self.name = "LSTM"
-        self._model = None
-        self._scale = 1.0
-
-    @staticmethod
-    def _returns(close: np.ndarray) -> np.ndarray:
-        return np.diff(np.log(np.asarray(close, dtype=np.float64)))
-
-    def _series(self, r: np.ndarray):
-        from darts import TimeSeries
-
-        return TimeSeries.from_values((r / self._scale).astype(np.float32).reshape(-1, 1))
-
-    def fit(self, history: pd.DataFrame, seed: int = 0) -> LSTMModel:
-        import logging
-
-        from darts.models import RNNModel
-        from darts.utils.likelihood_models import GaussianLikelihood
-
-        for name in ("pytorch_lightning", "lightning", "lightning.pytorch", "lightning_fabric"):
-            logging.getLogger(name).setLevel(logging.ERROR)
-        r = self._returns(history["close"].to_numpy())[-self.max_train_bars :]
-        if len(r) < self.input_chunk_length + 2:
-            raise ValueError(
-                f"the LSTM needs at least {self.input_chunk_length + 3} bars before the first origin, "
-                f"found {len(r) + 1}; lower `input_chunk_length` or add history."
-            )
-        self._scale = float(np.std(r)) or 1.0
-        self._model = RNNModel(
-            model="LSTM",
-            input_chunk_length=self.input_chunk_length,
-            training_length=self.input_chunk_length + 8,
-            hidden_dim=self.hidden_dim,
-            n_rnn_layers=self.n_rnn_layers,
-            n_epochs=self.n_epochs,
-            batch_size=self.batch_size,
-            likelihood=GaussianLikelihood(),
-            optimizer_kwargs={"lr": self.lr},
-            random_state=seed,
-            pl_trainer_kwargs={
-                "accelerator": "cpu",
-                "enable_progress_bar": False,
-                "enable_model_summary": False,
-                "logger": False,
-                "enable_checkpointing": False,
-            },
-        )
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            self._model.fit(self._series(r), verbose=False)
-        return self
-
-    def forecast(self, context: pd.DataFrame, horizon: int, num_samples: int, seed: int) -> np.ndarray:
-        if self._model is None:
-            raise RuntimeError(
-                "the LSTM must be fit before it forecasts; the runner calls `fit(history)` first."
-            )
-        close = context["close"].to_numpy(dtype=np.float64)
-        r = self._returns(close)[-max(self.input_chunk_length, 1) :]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            pred = self._model.predict(
-                n=horizon, series=self._series(r), num_samples=num_samples, verbose=False, random_state=seed
-            )
-        draws = pred.all_values(copy=False)[:, 0, :].T.astype(np.float64) * self._scale  # (S, H)
-        return close[-1] * np.exp(np.cumsum(draws, axis=1))
-
-
-# --------------------------------------------------------------------------------------------------------
 # The registry
 # --------------------------------------------------------------------------------------------------------
 
 _STATS_SETTINGS = {
-    "season_length": _Setting(1, _int(1), "a positive integer"),
-    "level": _Setting(95, _int(1), "an interval level in percent, e.g. 95"),
+    "season_length": Setting(1, int_at_least(1), "a positive integer"),
+    "level": Setting(95, int_at_least(1), "an interval level in percent, e.g. 95"),
 }
 
 REGISTRY: dict[str, ModelSpec] = {
@@ -508,21 +146,21 @@ REGISTRY: dict[str, ModelSpec] = {
         ModelSpec(
             "rw-drift",
             "log random walk with the context's drift",
-            {"mode": _Setting("normal", _choice("normal", "bootstrap"), "'normal' or 'bootstrap'")},
+            {"mode": Setting("normal", choice("normal", "bootstrap"), "'normal' or 'bootstrap'")},
             _rw_drift,
             cost=0.01,
         ),
         ModelSpec(
             "hist-vol-rw",
             "zero-drift log random walk at the recent historical volatility",
-            {"window": _Setting(20, _int(2), "an integer >= 2")},
+            {"window": Setting(20, int_at_least(2), "an integer >= 2")},
             _hist_vol,
             cost=0.01,
         ),
         ModelSpec(
             "seasonal-naive",
             "seasonal random walk with bootstrapped seasonal residuals",
-            {"season": _Setting(5, _int(1), "a positive integer (rows per season)")},
+            {"season": Setting(5, int_at_least(1), "a positive integer (rows per season)")},
             _seasonal,
             cost=0.01,
         ),
@@ -554,8 +192,8 @@ REGISTRY: dict[str, ModelSpec] = {
             "garch",
             "GARCH(1,1) on log returns, simulated with arch",
             {
-                "dist": _Setting(
-                    "normal", _choice("normal", "t", "skewt", "ged"), "'normal', 't', 'skewt' or 'ged'"
+                "dist": Setting(
+                    "normal", choice("normal", "t", "skewt", "ged"), "'normal', 't', 'skewt' or 'ged'"
                 )
             },
             _garch,
@@ -566,13 +204,13 @@ REGISTRY: dict[str, ModelSpec] = {
             "lstm",
             "small probabilistic LSTM (Darts RNNModel) trained on each asset's pre-test history",
             {
-                "input_chunk_length": _Setting(32, _int(2), "an integer >= 2"),
-                "hidden_dim": _Setting(16, _int(1), "a positive integer"),
-                "n_rnn_layers": _Setting(1, _int(1), "a positive integer"),
-                "n_epochs": _Setting(5, _int(1), "a positive integer"),
-                "batch_size": _Setting(32, _int(1), "a positive integer"),
-                "max_train_bars": _Setting(1000, _int(16), "an integer >= 16"),
-                "lr": _Setting(1e-3, _float(0.0, 1.0), "a learning rate in (0, 1]"),
+                "input_chunk_length": Setting(32, int_at_least(2), "an integer >= 2"),
+                "hidden_dim": Setting(16, int_at_least(1), "a positive integer"),
+                "n_rnn_layers": Setting(1, int_at_least(1), "a positive integer"),
+                "n_epochs": Setting(5, int_at_least(1), "a positive integer"),
+                "batch_size": Setting(32, int_at_least(1), "a positive integer"),
+                "max_train_bars": Setting(1000, int_at_least(16), "an integer >= 16"),
+                "lr": Setting(1e-3, float_in(0.0, 1.0), "a learning rate in (0, 1]"),
             },
             LSTMModel,
             requires=("darts", "pytorch_lightning"),
@@ -582,7 +220,7 @@ REGISTRY: dict[str, ModelSpec] = {
         ModelSpec(
             "kronos",
             "Kronos through KronosPipeline.forecast",
-            _kronos_settings(),
+            kronos_settings(),
             KronosPipelineModel,
             requires=("torch",),
             kronos=True,
@@ -592,9 +230,9 @@ REGISTRY: dict[str, ModelSpec] = {
             "kronos-calibrated",
             "Kronos through the calibration layer (Calibrator over KronosPipeline)",
             {
-                **_kronos_settings(),
-                "calibration": _Setting("conformal", _choice("conformal", "scale"), "'conformal' or 'scale'"),
-                "n_origins": _Setting(24, _int(1), "a positive integer (pseudo-forecasts per window)"),
+                **kronos_settings(),
+                "calibration": Setting("conformal", choice("conformal", "scale"), "'conformal' or 'scale'"),
+                "n_origins": Setting(24, int_at_least(1), "a positive integer (pseudo-forecasts per window)"),
             },
             KronosCalibratedModel,
             requires=("torch",),
@@ -604,7 +242,7 @@ REGISTRY: dict[str, ModelSpec] = {
         ModelSpec(
             "kronos-darts",
             "Kronos through the Darts adapter (KronosModel)",
-            _kronos_settings(),
+            kronos_settings(),
             KronosDartsModel,
             requires=("kronos_plugins.adapters.darts",),
             kronos=True,
@@ -613,7 +251,7 @@ REGISTRY: dict[str, ModelSpec] = {
         ModelSpec(
             "kronos-sktime",
             "Kronos through the sktime adapter (KronosForecaster)",
-            _kronos_settings(),
+            kronos_settings(),
             KronosSktimeModel,
             requires=("kronos_plugins.adapters.sktime",),
             kronos=True,
@@ -622,7 +260,7 @@ REGISTRY: dict[str, ModelSpec] = {
         ModelSpec(
             "kronos-gluonts",
             "Kronos through the GluonTS adapter (KronosPredictor)",
-            _kronos_settings(),
+            kronos_settings(),
             KronosGluonTSModel,
             requires=("kronos_plugins.adapters.gluonts",),
             kronos=True,

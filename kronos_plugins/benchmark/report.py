@@ -5,7 +5,7 @@ per-dataset and per-horizon skill, metrics by horizon, Diebold-Mariano tests, ca
 aggregates); :func:`write_report` writes them, the raw per-step and per-window results, the plots and
 ``report.md`` / ``report.html`` to one folder.
 
-Skill scores follow :func:`~kronos_plugins.benchmark.metrics.skill_score`: one error per window (the mean
+Skill scores follow :func:`~kronos_plugins.benchmark.comparison.skill_score`: one error per window (the mean
 over its horizon steps), paired with the reference model's error on the same window, and
 ``skill = 1 - geometric mean of model error / reference error`` with a bootstrap CI over windows. Windows
 where either error is exactly zero (a geometric mean cannot hold them) are left out of that pair, and the
@@ -23,7 +23,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from kronos_plugins.benchmark.metrics import diebold_mariano, pit_ks, skill_score
+from kronos_plugins.benchmark.comparison import diebold_mariano, skill_score
+from kronos_plugins.benchmark.metrics import pit_ks
 from kronos_plugins.benchmark.models import REGISTRY
 
 __all__ = ["summarise", "write_report"]

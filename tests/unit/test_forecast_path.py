@@ -375,3 +375,15 @@ def test_prices_near_1e_minus_6_are_forecast_where_the_series_is(bundled, walk, 
     assert np.all(np.abs(median_ratio() - 1) < 0.05)
     monkeypatch.setattr(preparation, "SCALE_BAND", (0.0, float("inf")))  # the reference's normalisation
     assert np.abs(median_ratio() - 1).max() > 0.5
+
+
+def test_forecast_passes_every_setting_of_request_on():
+    """`forecast` hands `request` (and the calibration layer) its keywords by name: the two lists agree."""
+    import inspect
+
+    from kronos_plugins.pipeline import _REQUEST_SETTINGS
+
+    request = inspect.signature(KronosPipeline.request).parameters.values()
+    keywords = {p.name for p in request if p.kind is inspect.Parameter.KEYWORD_ONLY}
+    assert set(_REQUEST_SETTINGS) == keywords
+    assert keywords <= set(inspect.signature(KronosPipeline.forecast).parameters)

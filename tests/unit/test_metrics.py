@@ -68,6 +68,24 @@ def test_crps_of_two_sample_ensemble_matches_closed_form():
     np.testing.assert_allclose(M.crps(samples, [0.5, 4.0]), [0.5, 1.5])
 
 
+def test_the_one_crps_equals_properscoring_and_the_pairwise_definition():
+    """`kronos_plugins.crps` (used by the metrics, calibration and the calibration benchmark) against
+    ``properscoring.crps_ensemble`` and the O(S^2) definition, on skewed ensembles with ties."""
+    properscoring = pytest.importorskip("properscoring")
+    from kronos_plugins.crps import crps_ensemble, mean_abs_difference
+
+    rng = np.random.default_rng(3)
+    samples = np.round(rng.lognormal(0, 1, (37, 5, 4)), 1)  # (S, ...): ties after rounding
+    target = rng.lognormal(0, 1, (5, 4))
+    pairwise = np.abs(samples[:, None] - samples[None]).mean(axis=(0, 1))
+    np.testing.assert_allclose(mean_abs_difference(samples), pairwise, rtol=1e-12)
+    expected = properscoring.crps_ensemble(target, np.moveaxis(samples, 0, -1))
+    np.testing.assert_allclose(crps_ensemble(samples, target), expected, rtol=1e-12)
+    np.testing.assert_allclose(
+        crps_ensemble(np.moveaxis(samples, 0, 2), target, axis=2), expected, rtol=1e-12
+    )
+
+
 def test_crps_of_degenerate_ensemble_equals_absolute_error():
     rng = np.random.default_rng(0)
     point = rng.normal(100, 5, size=7)
