@@ -46,7 +46,7 @@ def test_min_context_outside_the_context_is_rejected(bad):
     [
         ({"precision": "fp16"}, "precision"),
         ({"data.min_context": 500}, "data.min_context"),
-        ({"data.split_version": 3}, "data.split_version"),
+        ({"data.split_version": 4}, "data.split_version"),
         ({"data.constructions": ["candles"]}, "data.constructions"),
     ],
 )
