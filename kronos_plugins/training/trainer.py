@@ -212,6 +212,9 @@ class _Run:
     synthetic_fraction: float
     steps_budget: int | None  # optimizer steps this call may still take (stop_after_steps)
     elapsed: dict[str, float]
+    on_validation: Callable[[str, int, dict[str, float], nn.Module], bool] | None = (
+        None  # True: stop the stage
+    )
 
 
 def _perplexity(counts: torch.Tensor) -> float:
@@ -308,15 +311,18 @@ def _run_stage(
     loader = DataLoader(run.train_ds, batch_sampler=sampler, num_workers=cfg.data.num_workers)
     eval_bs = max(1, scfg.batch_size // ctx.world_size)
 
-    def evaluate(step: int) -> None:
+    def evaluate(step: int) -> bool:
+        """Validation loss at `step`; True when `run.on_validation` asks to stop the stage (early stopping)."""
         res = _evaluate(run, loss_fn, module, eval_bs, codes=module if stage == "tokenizer" else None)
-        if res is not None:
-            run.log.append(stage=stage, step=step, split="val", elapsed_s=round(run.elapsed[stage], 3), **res)
-            run.log.flush()
-            extra = ""
-            if "s1_perplexity" in res:
-                extra = f" (code perplexity s1 {res['s1_perplexity']:.1f}, s2 {res['s2_perplexity']:.1f})"
-            logger.info("%s step %d/%d: validation loss %.4f%s", stage, step, total, res["loss"], extra)
+        if res is None:
+            return False
+        run.log.append(stage=stage, step=step, split="val", elapsed_s=round(run.elapsed[stage], 3), **res)
+        run.log.flush()
+        extra = ""
+        if "s1_perplexity" in res:
+            extra = f" (code perplexity s1 {res['s1_perplexity']:.1f}, s2 {res['s2_perplexity']:.1f})"
+        logger.info("%s step %d/%d: validation loss %.4f%s", stage, step, total, res["loss"], extra)
+        return bool(run.on_validation is not None and run.on_validation(stage, step, res, module))
 
     def checkpoint(step: int) -> None:
         if ctx.is_main:
@@ -362,16 +368,20 @@ def _run_stage(
                     **row,
                 )
                 ema = row["loss"] if ema is None else 0.9 * ema + 0.1 * row["loss"]
+            early = False
             if done % scfg.eval_every == 0 or done == total:
-                evaluate(done)
+                early = evaluate(done) and done < total
                 last_val = run.log.last(stage, "val")
             val_txt = f" val {last_val['loss']:.4f}" if last_val else ""
             progress.update(f"loss {ema if ema is not None else float(loss):.4f}{val_txt} lr {lr:.2e}")
             if run.steps_budget is not None:
                 run.steps_budget -= 1
             stop = run.steps_budget is not None and run.steps_budget <= 0 and done < total
-            if done % scfg.checkpoint_every == 0 or done == total or stop:
+            if done % scfg.checkpoint_every == 0 or done == total or stop or early:
                 checkpoint(done)
+            if early:
+                logger.info("%s: stopped early after step %d/%d (on_validation)", stage, done, total)
+                return True
             if stop:
                 logger.info(
                     "%s: stopped after step %d/%d (stop_after_steps); resume with --resume",
@@ -413,6 +423,8 @@ def train(
     val_frames: Sequence[pd.DataFrame] | None = None,
     command: str | None = None,
     stop_after_steps: int | None = None,
+    prepare_module: Callable[[str, nn.Module], None] | None = None,
+    on_validation: Callable[[str, int, dict[str, float], nn.Module], bool] | None = None,
 ) -> TrainResult:
     """Run (or resume) both training stages described by `config`.
 
@@ -432,6 +444,13 @@ def train(
     stop_after_steps : int, optional
         Checkpoint and return after this many optimizer steps in this call (both stages counted), as if
         interrupted; for time-boxed or pre-emptible jobs. Resume later with ``resume=True``.
+    prepare_module : callable, optional
+        ``prepare_module(stage, module)`` is called on each stage's module before its optimizer is built, e.g.
+        to freeze parameters (``requires_grad_(False)``; the optimizer takes only trainable ones). Fine-tuning
+        (`kronos_plugins.training.finetune`) uses it.
+    on_validation : callable, optional
+        ``on_validation(stage, step, losses, module)`` after each validation (step 0 included); returning True
+        ends the stage there, as completed (early stopping).
 
     Returns
     -------
@@ -538,10 +557,14 @@ def train(
         if state is not None:
             log.restore(state["stage"], state["step"])
             elapsed.update(state["elapsed_s"])
-        run = _Run(cfg, ctx, out, log, train_ds, val_ds, val_idx, frac, stop_after_steps, elapsed)
+        run = _Run(
+            cfg, ctx, out, log, train_ds, val_ds, val_idx, frac, stop_after_steps, elapsed, on_validation
+        )
 
         # stage 1: tokenizer ------------------------------------------------------------------------------------
         tokenizer = _new_tokenizer(cfg).to(ctx.device)
+        if prepare_module is not None and cfg.train_tokenizer.steps > 0:
+            prepare_module("tokenizer", tokenizer)
         stopped = False
         in_stage2 = state is not None and state["stage"] == "model"
         if in_stage2:
@@ -576,6 +599,8 @@ def train(
         if wants_stage2 and not stopped:
             tokenizer.requires_grad_(False)
             model = _new_model(cfg, tokenizer).to(ctx.device)
+            if prepare_module is not None:
+                prepare_module("model", model)
             start, resume_optim = 0, None
             if in_stage2:
                 _load_weights(model, state["weights_dir"], "model")
