@@ -108,20 +108,28 @@ def column_scales(values: np.ndarray) -> np.ndarray:
     return scales
 
 
-def normalise(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def normalise(
+    values: np.ndarray, context: int | None = None, clip: float = CLIP
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Normalise bars (T, 6) per column as the module docstring says.
 
     Each column is divided by its `scale` (`column_scales`, in float64), rounded to float32, and normalised
-    with float64 statistics: ``clip((v - mean) / (std + STD_EPS), -CLIP, CLIP)``.
+    with float64 statistics: ``clip((v - mean) / (std + STD_EPS), -clip, clip)``.
+
+    ``context`` (training windows, `kronos_plugins.training.data.normalise_window`): the scale and the
+    statistics come from the first ``context`` rows only and are applied to every row, so the rows after them
+    (the horizon) are in the units a forecast from those rows decodes and nothing looks ahead. Default: all
+    rows (a forecast context).
 
     Returns ``(x, mean, std, scale)``: x (T, 6) float32; mean, population std (of the scaled values) and
     the scale each (6,) float64. ``(x * (std + STD_EPS) + mean) * scale`` undoes it (before clipping).
     """
     v = np.asarray(values, dtype=np.float64)
-    scale = column_scales(v)
+    rows = slice(None) if context is None else slice(0, int(context))
+    scale = column_scales(v[rows])
     v = (v / scale).astype(np.float32).astype(np.float64)
-    mean, std = v.mean(axis=0), v.std(axis=0)
-    x = np.clip((v - mean) / (std + STD_EPS), -CLIP, CLIP).astype(np.float32)
+    mean, std = v[rows].mean(axis=0), v[rows].std(axis=0)
+    x = np.clip((v - mean) / (std + STD_EPS), -clip, clip).astype(np.float32)
     return x, mean, std, scale
 
 

@@ -4,10 +4,12 @@ The data layer works on a list of OHLCV DataFrames (`series_from_frame` converts
 those lists from a config: the fixed split of `kronos_plugins.datasets` (pretrain / validation parts), CSV or
 parquet files, or synthetic series.
 
-Each window is normalised as the pipeline normalises a forecast context, but with the statistics of the
-window's first ``context`` bars only: ``(x - mean) / (std + 1e-5)``, clipped to ±5, per column. The
-``horizon`` bars after them are therefore expressed in the context's units, exactly as the bars a forecast
-decodes, and no statistic looks ahead.
+Each window is normalised by the pipeline's own function (`kronos_plugins.preparation.normalise`: one float
+policy and one normalisation), with the scale and statistics of the window's first ``context`` bars only:
+``(x - mean) / (std + 1e-5)``, clipped to ±5, per column, after a power-of-ten rescaling of any column group
+whose level lies outside ``SCALE_BAND`` (prices near 1e-6, amounts above 1e9). The ``horizon`` bars after
+them are therefore expressed in the context's units, exactly as the bars a forecast decodes, and no statistic
+looks ahead.
 
 Sampling is a pure function of ``(seed, stage, step)``: `WindowSampler` draws the batch of step ``k`` from a
 generator seeded with those numbers, so a resumed run sees the same batches as an uninterrupted one, and every
@@ -30,7 +32,7 @@ from torch.utils.data import Dataset, Sampler
 
 from ..calendar import time_features
 from ..columns import complete_volume_amount
-from ..preparation import CLIP, STD_EPS
+from ..preparation import CLIP, normalise
 from ..validation import KRONOS_COLUMNS, KronosInputError, prepare_context
 from .config import DataConfig
 
@@ -109,7 +111,12 @@ def series_from_frame(
 
 
 def normalise_window(values: np.ndarray, context: int, clip: float = CLIP) -> tuple[np.ndarray, ...]:
-    """Normalise a window with the statistics of its first `context` rows.
+    """Normalise a window with the scale and statistics of its first `context` rows, as a forecast does.
+
+    This is `kronos_plugins.preparation.normalise` (the inference normalisation) with ``context``: a column
+    group whose level in the context lies outside ``SCALE_BAND`` is divided by a power of ten first (as
+    ``info["price_scale"]`` reports at inference), the scaled bars are rounded to float32 and the statistics
+    are float64; inside the band (ordinary price levels) this is the reference's ``(x - mean) / (std + 1e-5)``.
 
     Parameters
     ----------
@@ -123,12 +130,11 @@ def normalise_window(values: np.ndarray, context: int, clip: float = CLIP) -> tu
     Returns
     -------
     x, mean, std : np.ndarray
-        x is (W, 6) float32; mean and std are (6,) float64 (population std, as the pipeline computes them; in
-        float64 because ``amount`` reaches 1e9, where float32 sums lose whole units).
+        x is (W, 6) float32; mean and std are (6,) float64, of the scaled context rows (population std, as the
+        pipeline computes them; in float64 because ``amount`` reaches 1e9, where float32 sums lose whole
+        units). `kronos_plugins.preparation.normalise` also returns the scale.
     """
-    ctx = values[:context].astype(np.float64)
-    mean, std = ctx.mean(axis=0), ctx.std(axis=0)
-    x = np.clip((values - mean) / (std + STD_EPS), -clip, clip).astype(np.float32)
+    x, mean, std, _ = normalise(values, context, clip)
     return x, mean, std
 
 
