@@ -63,7 +63,7 @@ from . import candles
 from .config import SamplingConfig
 from .crps import mean_abs_difference
 from .forecast import KronosForecast
-from .preparation import MIN_CONTEXT_BARS, prepare_window, resolve_seed
+from .preparation import MIN_CONTEXT_BARS, prepare_window, resolve_seed, series_streams
 from .validation import KRONOS_COLUMNS, KronosInputError, check_positive_int, prepare_context
 
 if TYPE_CHECKING:  # annotations only: this module never imports the pipeline (no cycle)
@@ -303,16 +303,16 @@ class Calibrator:
                 sampling, num_samples=min(config.pseudo_samples, sampling.num_samples)
             )
         # every pseudo-forecast of every series, in one call
-        contexts, y_stamps, streams, owner = [], [], [], []
+        contexts, y_stamps, owner = [], [], []
         for i, (s, cuts) in enumerate(zip(series, origins, strict=True)):
             for t in cuts:
                 start = 0 if request.lookback is None else max(0, t - request.lookback)
                 contexts.append(prepare_window(s, start, t))
                 y_stamps.append(s.stamps[t : t + H])
-                streams.append(request.series_offset + i)
                 owner.append(i)
+        seed, streams = series_streams(request.seed, request.series_offset, owner)
         got = (
-            self.pipeline.sample(contexts, y_stamps, streams, H, sampling, request.seed)
+            self.pipeline.sample(contexts, y_stamps, streams, H, sampling, seed)
             if contexts
             else np.empty((0, sampling.num_samples, H, len(KRONOS_COLUMNS)))
         )

@@ -46,6 +46,7 @@ from .preparation import (  # noqa: F401  (CLIP, STD_EPS, NO_CALENDAR_STAMP, pre
     prepare_series,
     prepare_window,
     series_futures,
+    series_streams,
     validate_series,
 )
 from .tokenizer import KronosTokenizer
@@ -71,7 +72,7 @@ class ForecastRequest:
 
     horizon: int
     sampling: SamplingConfig
-    seed: int | None = None
+    seed: int | tuple[int, ...] | None = None  # a tuple: one seed per series
     column_mapping: Mapping[str, str] | None = None
     missing_timestamps: str = "raise"
     lookback: int | None = None  # resolved: the pipeline's default_lookback when the caller gave none
@@ -263,7 +264,9 @@ class KronosPipeline:
             ``(seed, series_offset + i, j)``: it does not depend on the other series, on `num_samples` beyond
             j, or on chunking; its tokens for the first k steps are those of any longer horizon (the decoded
             bars too, unless context + horizon exceeds `max_context`, which moves the decoding window). None
-            draws fresh entropy.
+            draws fresh entropy. A list of seeds, one per series (with ``series_offset=0``), gives each series
+            the paths of a forecast of it alone with its seed (path j from stream ``(seed[i], 0, j)``), so a
+            batch of windows reproduces one forecast call per window (the benchmark harness does this).
         future_timestamps : DatetimeIndex or list of them, optional
             Timestamps of the forecast bars (one index per series, or one shared). Inferred from each series'
             frequency when omitted (see `kronos_plugins.calendar.infer_future_timestamps`).
@@ -333,7 +336,7 @@ class KronosPipeline:
         temperature: float | None = None,
         top_k: int | None = None,
         top_p: float | None = None,
-        seed: int | None = None,
+        seed: int | Sequence[int] | None = None,
         column_mapping: Mapping[str, str] | None = None,
         missing_timestamps: str = "raise",
         lookback: int | None = None,
@@ -359,6 +362,16 @@ class KronosPipeline:
             lookback = self.default_lookback
         if lookback is not None:
             lookback = check_positive_int(lookback, "lookback", minimum=MIN_CONTEXT_BARS)
+        if seed is not None and not isinstance(seed, (int, np.integer)):
+            if isinstance(seed, (str, bytes)) or not isinstance(seed, (Sequence, np.ndarray)):
+                raise KronosInputError(
+                    f"`seed` must be an int, a list of ints (one per series) or None, got {seed!r}."
+                )
+            seed = tuple(check_positive_int(v, f"seed[{k}]", minimum=0) for k, v in enumerate(seed))
+            if series_offset != 0:
+                raise KronosInputError(
+                    f"`series_offset` must be 0 with a list of seeds (one per series), got {series_offset}."
+                )
         return ForecastRequest(
             horizon=horizon,
             sampling=sampling,
@@ -411,6 +424,10 @@ class KronosPipeline:
         futures = series_futures(future_timestamps, n)
         if item_ids is not None and len(item_ids) != n:
             raise KronosInputError(f"`item_ids` has {len(item_ids)} entries for {n} series.")
+        if isinstance(request.seed, tuple) and len(request.seed) != n:
+            raise KronosInputError(
+                f"`seed` has {len(request.seed)} seeds for {n} series; pass one per series."
+            )
         H = request.horizon
         contexts, y_stamps, indexes = [], [], []
         for s, future in zip(series, futures, strict=True):
@@ -420,8 +437,8 @@ class KronosPipeline:
             contexts.append(ctx)
             y_stamps.append(y_stamp)
             indexes.append(index)
-        streams = [request.series_offset + i for i in range(n)]
-        samples = self.sample(contexts, y_stamps, streams, H, request.sampling, request.seed)
+        seed, streams = series_streams(request.seed, request.series_offset, range(n))
+        samples = self.sample(contexts, y_stamps, streams, H, request.sampling, seed)
         info: dict = {"price_scale": [ctx.scale for ctx in contexts]}
         if request.ohlc == "widen":
             info["ohlc_widened"] = [s.widened for s in series]
@@ -441,11 +458,11 @@ class KronosPipeline:
         streams: Sequence[int],
         horizon: int,
         sampling: SamplingConfig,
-        seed: int | None,
+        seed: int | tuple[int, ...] | None,
     ) -> np.ndarray:
         """Sample paths after prepared context windows, in price units: (len(contexts), S, horizon, 6) float64.
 
-        Row r draws path j from the random stream ``(seed, streams[r], j)``. Windows of equal length are
+        Row r draws path j from the random stream ``(seed, streams[r], j)`` (``seed[r]`` for a tuple of seeds). Windows of equal length are
         generated together, at most `max_batch_rows` rows (windows x samples) per generator call.
         """
         S = sampling.num_samples

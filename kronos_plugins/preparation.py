@@ -317,30 +317,49 @@ def series_futures(future, n: int) -> list:
 # Random streams
 
 
-def resolve_seed(seed: int | None) -> int:
-    """`seed`, or fresh entropy for None: one value, so that several calls can share the random streams."""
+def resolve_seed(seed: int | Sequence[int] | None) -> int | Sequence[int]:
+    """`seed`, or fresh entropy for None: one value, so that several calls can share the random streams
+    (per-series seeds are returned as they are)."""
     return int(np.random.SeedSequence().entropy) if seed is None else seed
 
 
-def path_uniforms(seed: int | None, streams: Sequence[int], num_samples: int, horizon: int) -> torch.Tensor:
+def series_streams(
+    seed: int | tuple[int, ...] | None, series_offset: int, owners: Sequence[int]
+) -> tuple[int | tuple[int, ...] | None, list[int]]:
+    """The `path_uniforms` seed and streams of rows that belong to the series at positions `owners` of a call.
+
+    One seed: row r draws from stream ``series_offset + owners[r]`` of it. A tuple of per-series seeds: row r
+    draws from stream 0 of ``seed[owners[r]]``, the stream of that series forecast alone with its seed.
+    """
+    if isinstance(seed, tuple):
+        return tuple(seed[i] for i in owners), [0] * len(owners)
+    return seed, [series_offset + i for i in owners]
+
+
+def path_uniforms(
+    seed: int | tuple[int, ...] | None, streams: Sequence[int], num_samples: int, horizon: int
+) -> torch.Tensor:
     """Uniforms (len(streams), S, H, 2) driving the draws; path j of row r has its own stream
-    ``(seed, streams[r], j)`` (float64).
+    ``(seed, streams[r], j)`` (float64); with a tuple of seeds, one per row, ``(seed[r], streams[r], j)``.
 
     ``streams[r]`` is the position of the row's series in the caller's collection, so the same seed gives the
     same path whatever the batching (a calibration pseudo-forecast reuses its series' streams), the first k of
     more samples are the paths of ``num_samples=k``, and a shorter horizon uses the first steps' uniforms of a
     longer one.
     """
-    entropy = np.random.SeedSequence(seed).entropy
+    seeds = seed if isinstance(seed, tuple) else (seed,) * len(streams)
+    if len(seeds) != len(streams):
+        raise ValueError(f"{len(seeds)} seeds for {len(streams)} rows")
+    entropies = {s: np.random.SeedSequence(s).entropy for s in set(seeds)}
     out = np.empty((len(streams), num_samples, horizon, 2))
-    cache: dict[int, np.ndarray] = {}
-    for r, stream in enumerate(streams):
-        if stream not in cache:
+    cache: dict[tuple, np.ndarray] = {}
+    for r, (row_seed, stream) in enumerate(zip(seeds, streams, strict=True)):
+        if (row_seed, stream) not in cache:
             block = np.empty((num_samples, horizon, 2))
             for j in range(num_samples):
                 key = (int(stream), j)
-                rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(entropy, spawn_key=key)))
-                block[j] = rng.random((horizon, 2))
-            cache[stream] = block
-        out[r] = cache[stream]
+                sequence = np.random.SeedSequence(entropies[row_seed], spawn_key=key)
+                block[j] = np.random.Generator(np.random.PCG64(sequence)).random((horizon, 2))
+            cache[(row_seed, stream)] = block
+        out[r] = cache[(row_seed, stream)]
     return torch.from_numpy(out)

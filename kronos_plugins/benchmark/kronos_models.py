@@ -82,7 +82,7 @@ class _Kronos:
 
 
 class KronosPipelineModel(_Kronos):
-    """``kronos``: one `KronosPipeline.forecast` call per window."""
+    """``kronos``: `KronosPipeline.forecast`, one window (`forecast`) or many in one call (`forecast_batch`)."""
 
     interface = "pipeline"
 
@@ -100,9 +100,27 @@ class KronosPipelineModel(_Kronos):
         )
         return fc.samples[0, :, :, _CLOSE]
 
+    def forecast_batch(
+        self, contexts: list[pd.DataFrame], horizon: int, num_samples: int, seeds: list[int]
+    ) -> np.ndarray:
+        """Every window in one call, shaped (len(contexts), num_samples, horizon): window i with its own seed
+        ``seeds[i]`` gets the paths of ``forecast(contexts[i], ..., seeds[i])`` (the pipeline's per-series
+        seeds); the pipeline groups windows of equal length and chunks them by its ``max_batch_rows``."""
+        if len(seeds) != len(contexts):
+            raise ValueError(f"{len(seeds)} seeds for {len(contexts)} contexts; pass one seed per window.")
+        fc = self.forecaster().forecast(
+            [c[[k for k in KRONOS_COLUMNS if k in c.columns]] for c in contexts],
+            horizon=horizon,
+            sampling=self.sampling_for(num_samples),
+            seed=[int(s) for s in seeds],
+            lookback=self.lookback,
+        )
+        return fc.samples[:, :, :, _CLOSE]
+
 
 class KronosCalibratedModel(KronosPipelineModel):
-    """``kronos-calibrated``: the `Calibrator` layer over the pipeline, ``{"method", "n_origins"}``."""
+    """``kronos-calibrated``: the `Calibrator` layer over the pipeline, ``{"method", "n_origins"}``; a batch
+    runs every pseudo-forecast of every window in one sampling call."""
 
     interface = "pipeline+calibration"
 

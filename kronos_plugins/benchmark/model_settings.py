@@ -77,6 +77,10 @@ class ModelSpec:
         Kronos interfaces get the suite's ``kronos`` defaults and a checkpoint check before the run.
     needs_fit : bool
         The forecaster has ``fit(history)``; its windows of one (dataset, seed) run as one job.
+    batches : bool
+        The forecaster has ``forecast_batch(contexts, horizon, num_samples, seeds)``, which returns the paths
+        of every window at once, equal to one ``forecast`` per window; its windows of one (dataset, seed) run
+        as one job, with one batched call per horizon.
     """
 
     name: str
@@ -86,5 +90,6 @@ class ModelSpec:
     requires: tuple[str, ...] = ()
     kronos: bool = False
     needs_fit: bool = False
+    batches: bool = False
     cost: float = 1.0  # relative cost per window and horizon step, to schedule expensive jobs first
     extra: dict = field(default_factory=dict)

@@ -28,6 +28,11 @@ Kronos runs through each of its four interfaces, each called through its host's 
 its intervals are recalibrated from pseudo-forecasts inside each window's context, so it sees nothing the raw
 model does not. Its ``n_origins`` pseudo-forecasts run in one batched call.
 
+``kronos`` and ``kronos-calibrated`` forecast every window of one (dataset, seed, horizon) in ONE batched pipeline
+call (``forecast_batch``, chunked by the pipeline's ``max_batch_rows``): each window keeps its own seed, whose
+paths are those of a call of its own (per-series seeds), so batching changes no path. The adapters run one
+call per window through their host's API.
+
 With the same seed all four draw the same paths for one window, except where a host forces a regular
 calendar: Darts and GluonTS index a series by a fixed frequency, so a context with gaps (weekends, holidays)
 is relabelled onto a regular grid ending at its last bar (see :func:`regular_calendar`), which changes the
@@ -224,6 +229,7 @@ REGISTRY: dict[str, ModelSpec] = {
             KronosPipelineModel,
             requires=("torch",),
             kronos=True,
+            batches=True,
             cost=1.0,
         ),
         ModelSpec(
@@ -237,6 +243,7 @@ REGISTRY: dict[str, ModelSpec] = {
             KronosCalibratedModel,
             requires=("torch",),
             kronos=True,
+            batches=True,
             cost=25.0,
         ),
         ModelSpec(

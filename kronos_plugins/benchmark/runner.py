@@ -6,13 +6,13 @@ objects, so every model sees the same context and is scored on the same target. 
 :func:`~kronos_plugins.benchmark.splits.fingerprint` of the window as the model's process received it, which
 lets a test (or a reader of ``windows.csv``) check the inputs were identical across models.
 
-Tasks run in jobs (a few windows of one model, dataset, horizon and seed; for models that ``fit``, every
-window of one dataset and seed), inline (``workers=1``), on local processes
+Tasks run in jobs (a few windows of one model, dataset, horizon and seed; for models that ``fit`` or
+``batch``, every window of one dataset and seed), inline (``workers=1``), on local processes
 (``concurrent.futures.ProcessPoolExecutor``) or on a Ray cluster. Finished tasks are written to a
 :class:`~kronos_plugins.benchmark.cache.ForecastCache` as they arrive, so an interrupted run resumes where it
-stopped. Kronos runs one pipeline call per window: batching the windows of an asset into one call was no
-faster on CPU (measured, see ``docs/benchmark.md``) and would tie each window's random stream to its place
-in the batch.
+stopped. ``kronos`` and ``kronos-calibrated`` batch: the windows of one (dataset, seed, horizon) go through one
+pipeline call, each window with its own seed (the pipeline's per-series seeds), which gives the paths of one
+call per window (``run_suite(..., batch=False)``; a test checks they are equal).
 """
 
 from __future__ import annotations
@@ -207,6 +207,7 @@ class Job:
     fit_seed: int = 0
     threads: int | None = None  # torch threads in the worker (None: leave torch's default)
     cost: float = 1.0
+    batched: bool = False  # one `forecast_batch` call per horizon instead of one `forecast` per task
 
 
 def derive_seed(seed: int, window_fingerprint: str) -> int:
@@ -253,37 +254,89 @@ def run_job(job: Job) -> list[TaskOutput]:
         except Exception as err:  # recorded per task: the report lists failures
             model, fit_error = None, f"{type(err).__name__}: {err}"
         share = 1.0 / max(1, len(job.tasks))
+        if model is None:
+            return [TaskOutput(t.key, fingerprint(t.window), None, error=fit_error) for t in job.tasks]
+        if job.batched:
+            return _run_batched(model, job)
         for task in job.tasks:
-            fp = fingerprint(task.window)
-            if model is None:
-                outputs.append(TaskOutput(task.key, fp, None, error=fit_error))
-                continue
-            t0, c0 = time.perf_counter(), time.process_time()
+            out = _forecast_one(model, job, task)
+            out.seconds += fit_seconds * share
+            out.cpu_seconds += fit_cpu * share
+            outputs.append(out)
+    return outputs
+
+
+def _checked_paths(raw, num_samples: int, horizon: int) -> np.ndarray:
+    """A task's paths as float32 (what the cache stores; scoring always starts from it, cached or fresh).
+
+    Raises
+    ------
+    ValueError
+        For paths of the wrong shape or with non-finite values.
+    """
+    samples = np.asarray(raw, dtype=np.float64)
+    if samples.shape != (num_samples, horizon):
+        raise ValueError(f"returned paths shaped {samples.shape}, expected ({num_samples}, {horizon})")
+    if not np.all(np.isfinite(samples)):
+        raise ValueError("returned non-finite paths")
+    return samples.astype(np.float32)
+
+
+def _forecast_one(model, job: Job, task: Task) -> TaskOutput:
+    """One window through the model's ``forecast``; an exception becomes the task's error."""
+    t0, c0 = time.perf_counter(), time.process_time()
+    error, samples = None, None
+    try:
+        raw = model.forecast(task.window.context, task.horizon, job.num_samples, task.task_seed)
+        samples = _checked_paths(raw, job.num_samples, task.horizon)
+    except Exception as err:
+        error, samples = f"{type(err).__name__}: {err}", None
+    return TaskOutput(
+        key=task.key,
+        fingerprint=fingerprint(task.window),
+        samples=samples,
+        error=error,
+        seconds=time.perf_counter() - t0,
+        cpu_seconds=time.process_time() - c0,
+    )
+
+
+def _run_batched(model, job: Job) -> list[TaskOutput]:
+    """Every task of a job through one ``forecast_batch`` call per horizon (each window with its own seed).
+
+    Each task is timed at an equal share of its call. If the call raises, that horizon's tasks run one by one,
+    so each gets its own error (or its forecast) as in an unbatched run.
+    """
+    by_horizon: dict[int, list[Task]] = {}
+    for task in job.tasks:
+        by_horizon.setdefault(task.horizon, []).append(task)
+    done: dict[str, TaskOutput] = {}
+    for horizon, tasks in by_horizon.items():
+        t0, c0 = time.perf_counter(), time.process_time()
+        try:
+            raw = model.forecast_batch(
+                [t.window.context for t in tasks], horizon, job.num_samples, [t.task_seed for t in tasks]
+            )
+            paths = np.asarray(raw, dtype=np.float64)
+            expected = (len(tasks), job.num_samples, horizon)
+            if paths.shape != expected:
+                raise ValueError(f"`forecast_batch` returned paths shaped {paths.shape}, expected {expected}")
+        except Exception:
+            for task in tasks:
+                done[task.key] = _forecast_one(model, job, task)
+            continue
+        seconds = (time.perf_counter() - t0) / len(tasks)
+        cpu = (time.process_time() - c0) / len(tasks)
+        for task, task_paths in zip(tasks, paths, strict=True):
             error, samples = None, None
             try:
-                raw = model.forecast(task.window.context, task.horizon, job.num_samples, task.task_seed)
-                samples = np.asarray(raw, dtype=np.float64)
-                if samples.shape != (job.num_samples, task.horizon):
-                    raise ValueError(
-                        f"returned paths shaped {samples.shape}, expected ({job.num_samples}, {task.horizon})"
-                    )
-                if not np.all(np.isfinite(samples)):
-                    raise ValueError("returned non-finite paths")
-                # float32 is what the cache stores; scoring always starts from it, cached or fresh
-                samples = samples.astype(np.float32)
-            except Exception as err:
-                error, samples = f"{type(err).__name__}: {err}", None
-            outputs.append(
-                TaskOutput(
-                    key=task.key,
-                    fingerprint=fp,
-                    samples=samples,
-                    error=error,
-                    seconds=time.perf_counter() - t0 + fit_seconds * share,
-                    cpu_seconds=time.process_time() - c0 + fit_cpu * share,
-                )
+                samples = _checked_paths(task_paths, job.num_samples, horizon)
+            except ValueError as err:
+                error = f"{type(err).__name__}: {err}"
+            done[task.key] = TaskOutput(
+                task.key, fingerprint(task.window), samples, error=error, seconds=seconds, cpu_seconds=cpu
             )
-    return outputs
+    return [done[t.key] for t in job.tasks]
 
 
 def _make_jobs(
@@ -291,14 +344,19 @@ def _make_jobs(
     datasets: list[DatasetWindows],
     models: list[ModelConfig],
     identities: dict[str, str],
+    batch: bool = True,
 ) -> tuple[list[Job], list[tuple[ModelConfig, Task]]]:
-    """Every (model, window, seed) task, grouped into jobs; also the flat task list in report order."""
+    """Every (model, window, seed) task, grouped into jobs; also the flat task list in report order.
+
+    Models that ``fit``, and with `batch` models that batch, get one job per (dataset, seed) holding every
+    window; the others jobs of a few windows of one horizon."""
     jobs: list[Job] = []
     flat: list[tuple[ModelConfig, Task]] = []
     for cfg in models:
         spec = REGISTRY[cfg.model]
         chunk = _CHUNK["kronos"] if spec.kronos else _CHUNK["default"]
         model_json = cfg.settings_json()
+        whole = spec.needs_fit or (batch and spec.batches)  # one job per (dataset, seed)
         for ds in datasets:
             for seed in suite.seeds:
                 group: list[Task] = []
@@ -312,7 +370,7 @@ def _make_jobs(
                         )
                         tasks.append(Task(key, ds.spec.name, h, seed, task_seed, w, fp))
                     flat.extend((cfg, t) for t in tasks)
-                    if spec.needs_fit:
+                    if whole:
                         group.extend(tasks)
                     else:
                         for k in range(0, len(tasks), chunk):
@@ -321,8 +379,9 @@ def _make_jobs(
                             jobs.append(
                                 Job(cfg.label, cfg.model, cfg.settings, suite.num_samples, part, cost=cost)
                             )
-                if spec.needs_fit and group:
-                    cost = spec.cost * (50 + sum(t.horizon for t in group))
+                if whole and group:
+                    fit = 50 if spec.needs_fit else 0
+                    cost = spec.cost * (fit + sum(t.horizon + 4 for t in group))
                     jobs.append(
                         Job(
                             cfg.label,
@@ -330,9 +389,10 @@ def _make_jobs(
                             cfg.settings,
                             suite.num_samples,
                             group,
-                            history=ds.history,
+                            history=ds.history if spec.needs_fit else None,
                             fit_seed=seed,
                             cost=cost,
+                            batched=not spec.needs_fit,
                         )
                     )
     return jobs, flat
@@ -477,6 +537,7 @@ def run_suite(
     progress: bool | None = None,
     log: Callable[[str], None] | None = None,
     threads: int | None = None,
+    batch: bool = True,
 ) -> BenchmarkResult:
     """Run every enabled model of a suite on every window and score the forecasts.
 
@@ -501,6 +562,9 @@ def run_suite(
     threads : int, optional
         Torch threads of each Kronos/LSTM job. Default: 1 when jobs run in parallel (so workers do not
         oversubscribe the cores), torch's own default when they run inline.
+    batch : bool, default=True
+        Models that batch (``kronos``, ``kronos-calibrated``) forecast the windows of one (dataset, seed,
+        horizon) in one call; False: one call per window. The paths (and so the cache) are the same either way.
 
     Returns
     -------
@@ -546,7 +610,7 @@ def run_suite(
     if suite.reference in skipped:
         raise RuntimeError(f"the reference model {suite.reference!r} cannot run: {skipped[suite.reference]}")
 
-    jobs, flat = _make_jobs(suite, datasets, models, identities)
+    jobs, flat = _make_jobs(suite, datasets, models, identities, batch=batch)
     cache = ForecastCache(None if not use_cache else (cache_dir or default_cache_dir(suite, None)))
     outputs: dict[str, TaskOutput] = {}
     todo: list[Job] = []
@@ -591,6 +655,7 @@ def run_suite(
         "suite_file": suite.source,
         "backend": backend,
         "workers": workers,
+        "batch": bool(batch),
         "n_tasks": len(flat),
         "n_computed": len(flat) - n_cached,
         "n_cached": n_cached,
