@@ -112,10 +112,11 @@ class KronosSettings:
             model=self.model, tokenizer=self.tokenizer, max_context=self.max_context, device=self.device
         )
 
-    def forecaster(self) -> KronosPipeline | Calibrator:
-        """What forecasts: the pipeline, or the `Calibrator` layer over it when `calibration` is set. Both
-        take ``forecast(context, horizon, sampling=..., **forecast_kwargs())``."""
-        pipe = self.pipeline()
+    def forecaster(self, pipeline: KronosPipeline | None = None) -> KronosPipeline | Calibrator:
+        """What forecasts: the pipeline (`pipeline`, e.g. a fine-tuned one, else the shared one), or the
+        `Calibrator` layer over it when `calibration` is set. Both take ``forecast(context, horizon,
+        sampling=..., **forecast_kwargs())``."""
+        pipe = self.pipeline() if pipeline is None else pipeline
         config = CalibrationConfig.coerce(self.calibration)
         return pipe if config is None else Calibrator(pipe, config)
 
@@ -129,3 +130,21 @@ class KronosSettings:
             allow_non_positive=self.allow_non_positive,
             ohlc=self.ohlc,
         )
+
+
+def finetune_settings(value, name: str):
+    """The fine-tuning switch of an adapter: None/False (zero-shot), True, or a dict of `FinetuneConfig`
+    fields (``freeze`` / ``unfreeze`` patterns included); returns None or the checked `FinetuneConfig`."""
+    if value is None or value is False:
+        return None
+    from ..training.finetune import FinetuneConfig
+
+    try:
+        return FinetuneConfig.coerce(value)
+    except KronosInputError as err:
+        raise KronosInputError(f"`{name}`: {err}") from None
+
+
+def base_name(settings: KronosSettings) -> str:
+    """How a model card names the checkpoint an adapter fine-tuned from."""
+    return "bundled" if settings.model is None else str(settings.model)

@@ -1,4 +1,4 @@
-"""Darts adapter: `KronosModel`, a global, probabilistic, zero-shot Darts forecasting model.
+"""Darts adapter: `KronosModel`, a global, probabilistic Darts forecasting model, zero-shot or fine-tuned.
 
 A thin translator: a Darts ``TimeSeries`` becomes an OHLCV frame for `KronosPipeline.forecast`, and the
 forecast's sample paths become a stochastic ``TimeSeries`` (time x components x samples). Sampling,
@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -29,7 +30,7 @@ from ..validation import (
     prepare_context,
     resolve_columns,
 )
-from ._common import KronosSettings, require
+from ._common import KronosSettings, base_name, finetune_settings, require
 
 require("darts", "KronosModel", "darts")
 
@@ -51,7 +52,7 @@ class _Layout:
 
 
 class KronosModel(GlobalForecastingModel):
-    """Kronos as a global, probabilistic Darts model (zero-shot: `fit` trains nothing).
+    """Kronos as a global, probabilistic Darts model: zero-shot by default, fine-tuned by `fit` on request.
 
     Every `predict` call samples ``num_samples`` future paths per series with `KronosPipeline.forecast` and
     returns them as a stochastic ``TimeSeries`` shaped (n, components, num_samples), indexed by the Darts
@@ -104,9 +105,28 @@ class KronosModel(GlobalForecastingModel):
     ohlc : {"raise", "widen"}, default="raise"
         Bars whose high/low do not hold their open and close: an error, or widened (see
         `KronosPipeline.forecast`).
+    enable_finetuning : bool or dict, default=False
+        False: zero-shot, `fit` trains nothing. True: `fit` fine-tunes a copy of the weights on the series
+        (`kronos_plugins.training.finetune`; the model stage, every parameter). ``{"freeze": [patterns]}`` keeps
+        the parameters matching those name patterns fixed, ``{"unfreeze": [patterns]}`` trains only them
+        (e.g. ``{"unfreeze": ["head*", "transformer.3.*"]}``); a pattern that matches no parameter is an
+        error at `fit`.
+    finetune_config : FinetuneConfig or dict, optional
+        The other fine-tuning settings (``steps``, ``lr``, ``batch_size``, ``context``, ``horizon``,
+        ``patience``, ``val_fraction``, ``seed``, ...; see `kronos_plugins.training.finetune.FinetuneConfig`).
 
     Notes
     -----
+    **Fine-tuning.** With `enable_finetuning`, ``fit(series, val_series=...)`` fine-tunes on the series
+    (windows wholly inside each one, each normalised with its own context bars) and stops early on the
+    validation series (a ``val_series`` that starts after its training series gets that series' last context
+    bars prepended, so its targets are the validation bars only; without ``val_series``, the last
+    ``val_fraction`` of each series). The weights are a copy: no other model or pipeline changes.
+    ``finetune_result_`` holds the losses and the data span; `save` writes the weights (safetensors) to a
+    directory beside the pickle, ``<path>.kronos/``, that `load` reads back and that
+    ``KronosPipeline.from_pretrained`` and ``KronosModel(model=...)`` also load. In
+    ``historical_forecasts(retrain=True)`` every retraining fine-tunes again (from the base checkpoint).
+
     **Univariate series.** A series with one component (any name) is read as closes and turned into bars by
     `kronos_plugins.columns.frame_from_close`: each bar opens at the previous close (the first at its own
     close), high = max(open, close), low = min(open, close), and volume = amount = 0. The forecast is the
@@ -163,6 +183,8 @@ class KronosModel(GlobalForecastingModel):
         calibration: str | dict | CalibrationConfig | None = None,
         sampling: SamplingConfig | dict | None = None,
         ohlc: str = "raise",
+        enable_finetuning: bool | dict = False,
+        finetune_config: dict | None = None,
     ):
         super().__init__(add_encoders=None)
         if num_samples is not None:
@@ -178,6 +200,13 @@ class KronosModel(GlobalForecastingModel):
                 f"{output_components!r}; pass `output_components=[{output_components!r}]`."
             )
         self.output_components = None if output_components is None else list(output_components)
+        self.enable_finetuning = enable_finetuning
+        self.finetune_config = finetune_config
+        # checked now, not at fit; kept as a plain dict (the pickle of `save` holds settings only)
+        self._finetune = _finetune_config(enable_finetuning, finetune_config)
+        self._finetuned = None  # the fine-tuned pipeline, after `fit`
+        self._finetuned_weights: str | None = None  # the weights directory's name beside a saved pickle
+        self.finetune_result_: dict | None = None
 
     # --------------------------------------------------------------------------------------------------------
     def fit(
@@ -186,8 +215,9 @@ class KronosModel(GlobalForecastingModel):
         past_covariates: TimeSeries | Sequence[TimeSeries] | None = None,
         future_covariates: TimeSeries | Sequence[TimeSeries] | None = None,
         verbose: bool | None = None,
+        val_series: TimeSeries | Sequence[TimeSeries] | None = None,
     ) -> KronosModel:
-        """Record the series (no training) after checking that each one can be read as OHLCV bars.
+        """Check that each series reads as OHLCV bars and record it; with `enable_finetuning`, fine-tune on it.
 
         Parameters
         ----------
@@ -196,7 +226,10 @@ class KronosModel(GlobalForecastingModel):
         past_covariates, future_covariates
             Not supported; must be None.
         verbose
-            Ignored.
+            With fine-tuning: show a progress bar (None: only on a terminal).
+        val_series : TimeSeries or list of TimeSeries, optional
+            Validation series for early stopping (one per training series, or any number); needs
+            `enable_finetuning`.
 
         Returns
         -------
@@ -209,6 +242,7 @@ class KronosModel(GlobalForecastingModel):
             If a series' components cannot be mapped to Kronos columns, or its values are not valid bars.
         """
         _no_covariates(past_covariates, future_covariates)
+        frames = []
         for i, s in enumerate(_as_list(series)):
             lay = self._layout(s, 1, _name(series, i))
             prepare_context(
@@ -218,8 +252,40 @@ class KronosModel(GlobalForecastingModel):
                 require_positive=not self.settings.allow_non_positive,
                 ohlc=self.settings.ohlc,
             )
+            frames.append(lay.frame)
+        if val_series is not None and self._finetune is None:
+            raise KronosInputError(
+                "`val_series` is only used for fine-tuning; pass `enable_finetuning=True` to the model, or drop "
+                "`val_series`."
+            )
+        if self._finetune is not None:
+            self._fit_finetuned(frames, val_series, verbose)
         super().fit(series)
         return self
+
+    def _fit_finetuned(self, frames: list[pd.DataFrame], val_series, verbose) -> None:
+        from ..training.finetune import FinetuneConfig, finetune, window_context
+
+        base = self.settings.pipeline()
+        config = FinetuneConfig.coerce(self._finetune, progress=verbose)
+        val_frames = None
+        if val_series is not None:
+            context = window_context(config, base)
+            val_frames = []
+            for i, v in enumerate(_as_list(val_series)):
+                frame = self._layout(
+                    v, 1, f"val_series[{i}]" if not isinstance(val_series, TimeSeries) else "val_series"
+                ).frame
+                before = frames[i] if i < len(frames) else None
+                if before is not None and len(before) and len(frame) and before.index[-1] < frame.index[0]:
+                    frame = pd.concat(
+                        [before.iloc[-context:], frame]
+                    )  # its targets: the validation bars only
+                val_frames.append(frame)
+        result = finetune(base, frames, config, val_data=val_frames, base=base_name(self.settings))
+        self._finetuned = result.pipeline
+        self._finetuned_weights = None
+        self.finetune_result_ = result.summary()
 
     def predict(
         self,
@@ -292,7 +358,7 @@ class KronosModel(GlobalForecastingModel):
         kwargs.update(column_mapping=None)  # the frames already carry Kronos column names
         if random_state is not None:
             kwargs.update(seed=random_state)
-        fc = self.settings.forecaster().forecast(
+        fc = self.settings.forecaster(self._finetuned).forecast(
             [lay.frame for lay in layouts],
             horizon=n,
             future_timestamps=[lay.future for lay in layouts] if all(dated) else None,
@@ -362,6 +428,58 @@ class KronosModel(GlobalForecastingModel):
         return _Layout(frame=frame, outputs=[(c, mapped[c]) for c in wanted], future=future)
 
     # --------------------------------------------------------------------------------------------------------
+    def save(self, path: str | os.PathLike | None = None, clean: bool = False, **pkl_kwargs) -> None:
+        """Save the model as Darts does (a pickle of its settings); fine-tuned weights go, as safetensors, to
+        the directory ``<path>.kronos/`` beside it (a checkpoint `KronosPipeline.from_pretrained` loads).
+
+        Parameters
+        ----------
+        path : str or path, optional
+            The pickle's path (default: Darts' ``KronosModel_<date>.pkl``). A file handle works for a model that
+            is not fine-tuned.
+        clean, pkl_kwargs
+            As in Darts.
+        """
+        if path is None:
+            path = self._default_save_path() + ".pkl"
+        tuned = self._finetuned
+        if tuned is not None:
+            if not isinstance(path, (str, os.PathLike)):
+                raise KronosInputError(
+                    "a fine-tuned `KronosModel` saves its weights to a directory beside the pickle; pass `save` a "
+                    f"path, not a {type(path).__name__}."
+                )
+            from ..training.finetune import save_finetuned
+
+            weights = Path(f"{os.fspath(path)}.kronos")
+            save_finetuned(tuned, weights, self.finetune_result_ or {"base": base_name(self.settings)})
+            self._finetuned_weights = weights.name
+        self._finetuned = None  # the pickle holds settings only; the weights are in safetensors
+        try:
+            super().save(path, clean=clean, **pkl_kwargs)
+        finally:
+            self._finetuned = tuned
+
+    @staticmethod
+    def load(path: str | os.PathLike, trusted: bool = False) -> KronosModel:
+        """Load a model saved by `save`, with its fine-tuned weights (from ``<path>.kronos/``) if it had any."""
+        model = GlobalForecastingModel.load(path, trusted=trusted)
+        name = getattr(model, "_finetuned_weights", None)
+        if name is not None:
+            from ..pipeline import KronosPipeline
+
+            weights = Path(os.fspath(path)).parent / name
+            if not weights.is_dir():
+                raise KronosInputError(
+                    f"`{path}` is a fine-tuned KronosModel whose weights directory `{weights}` is missing; keep "
+                    "it beside the pickle."
+                )
+            model._finetuned = KronosPipeline.from_pretrained(
+                weights, share_weights=False, device=model.settings.device
+            )
+        return model
+
+    # --------------------------------------------------------------------------------------------------------
     # Darts' model description
     @property
     def supports_multivariate(self) -> bool:
@@ -408,6 +526,37 @@ try:  # Darts >= 0.42 loads only allow-listed classes by default; this model hol
     add_safe_globals([KronosModel, KronosSettings, CalibrationConfig])
 except ImportError:  # older Darts loads with plain pickle
     pass
+
+
+def _finetune_config(enable_finetuning, finetune_config):
+    """The `FinetuneConfig` of the Darts switch (None: zero-shot); errors name the argument."""
+    if enable_finetuning is False or enable_finetuning is None:
+        if finetune_config is not None:
+            raise KronosInputError(
+                "`finetune_config` is given but `enable_finetuning` is False; pass `enable_finetuning=True` (or "
+                "{'freeze': [...]} / {'unfreeze': [...]}) to fine-tune."
+            )
+        return None
+    if enable_finetuning is True:
+        patterns = {}
+    elif isinstance(enable_finetuning, dict):
+        unknown = sorted(set(enable_finetuning) - {"freeze", "unfreeze"})
+        if unknown:
+            raise KronosInputError(
+                f"`enable_finetuning` has key(s) {unknown}; it takes True, {{'freeze': [patterns]}} or "
+                "{'unfreeze': [patterns]}. Other settings go in `finetune_config`."
+            )
+        patterns = dict(enable_finetuning)
+    else:
+        raise KronosInputError(
+            f"`enable_finetuning` must be True, False, {{'freeze': [...]}} or {{'unfreeze': [...]}}, got "
+            f"{enable_finetuning!r}."
+        )
+    from ..training.finetune import FinetuneConfig
+
+    if isinstance(finetune_config, FinetuneConfig):
+        finetune_config = finetune_config.to_dict()
+    return finetune_settings({**(finetune_config or {}), **patterns}, "finetune_config").to_dict()
 
 
 def _as_list(series) -> list:

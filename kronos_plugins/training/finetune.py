@@ -63,6 +63,8 @@ __all__ = [
     "FinetuneResult",
     "apply_freeze",
     "finetune",
+    "save_finetuned",
+    "window_context",
 ]
 
 logger = logging.getLogger(__name__)
@@ -420,6 +422,12 @@ def _span(frames: list[pd.DataFrame]) -> tuple[str | None, str | None]:
 # the function
 
 
+def window_context(config: FinetuneConfig, pipeline: KronosPipeline) -> int:
+    """The context bars of a fine-tuning window: ``config.context``, else the pipeline's default lookback (the
+    checkpoint's training context), else 96."""
+    return config.context if config.context is not None else (pipeline.default_lookback or 96)
+
+
 def finetune(
     pipeline: KronosPipeline | str | Path | None,
     data: pd.DataFrame | Sequence[pd.DataFrame],
@@ -484,7 +492,7 @@ def finetune(
             f"`pipeline` must be a KronosPipeline, a checkpoint name or None, got {type(pipeline).__name__}."
         )
     base = base or "a KronosPipeline given in memory"
-    context = cfg.context if cfg.context is not None else (pipeline.default_lookback or 96)
+    context = window_context(cfg, pipeline)
     window = context + cfg.horizon
     if window > pipeline.max_context:
         raise KronosInputError(
