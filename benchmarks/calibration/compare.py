@@ -34,6 +34,7 @@ import pandas as pd
 
 from kronos_plugins.calibration import CalibrationConfig, calibrate_samples
 from kronos_plugins.crps import crps_ensemble
+from kronos_plugins.datasets.processes import garch_filter
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = ROOT / "tests" / "fixtures" / "kronos-reference" / "tiny-learnte"
@@ -47,17 +48,11 @@ def simulate(process: str, n_series: int, length: int, seed: int, sigma: float =
     if process == "grw":
         vol = np.full((n_series, length), sigma)
         z = rng.standard_normal((n_series, length))
-    elif process == "garch":  # GARCH(1,1) with unconditional variance sigma^2
+    elif process == "garch":  # GARCH(1,1) with unconditional variance sigma^2, 200 bars of burn-in
         a, b = 0.08, 0.90
-        omega = sigma**2 * (1 - a - b)
         z = rng.standard_normal((n_series, length + 200))
-        var = np.full(n_series, sigma**2)
-        vols = []
-        for t in range(length + 200):
-            vols.append(np.sqrt(var))
-            var = omega + a * var * z[:, t] ** 2 + b * var
-        vol = np.stack(vols, axis=1)[:, 200:]
-        z = z[:, 200:]
+        _, var = garch_filter(z, sigma**2 * (1 - a - b), a, b, sigma**2)
+        vol, z = np.sqrt(var[:, 200:]), z[:, 200:]
     else:
         raise ValueError(process)
     logc = np.log(100.0) + np.cumsum(vol * z, axis=1)

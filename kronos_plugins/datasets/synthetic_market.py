@@ -76,6 +76,17 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from kronos_plugins.datasets.processes import (
+    ar1,
+    compound_poisson_jumps,
+    egarch_filter,
+    garch_filter,
+    markov_chain,
+    stochastic_volatility,
+    student_t_mean_abs,
+    student_t_shocks,
+)
+
 __all__ = [
     "BAR_LENGTHS",
     "CALENDARS",
@@ -101,6 +112,7 @@ _LAST_DAY = _dt.date(2250, 12, 31)
 _MAX_ELEMENTS = 1 << 20  # sub-path elements per chunk when building candles (~10 arrays of 8 MB)
 _Z_CLIP = 15.0  # standardised shocks are clipped to +-15 (a 15-sigma bar is already extreme)
 _H_CLIP = (1e-2, 50.0)  # conditional variance bounds, relative to the unconditional one
+_LOG_H_CLIP = (-4.6, 3.9)  # EGARCH log-variance bounds (about log 1e-2 and log 50)
 
 # ------------------------------------------------------------------------------------------------------------
 # Fitted ranges
@@ -1037,43 +1049,34 @@ def _seasonal(cals, P, pos, hours, start, closed, weekend, config):
     return s2, g
 
 
-def _shocks(rng, df: np.ndarray, T: int) -> np.ndarray:
-    """Unit-variance Student-t shocks, one row per series, clipped at +-_Z_CLIP."""
-    z = rng.standard_t(df[:, None], size=(len(df), T)) * np.sqrt((df[:, None] - 2.0) / df[:, None])
-    return np.clip(z, -_Z_CLIP, _Z_CLIP)
-
-
 def _volatility(rng, processes, P, T):
-    """Standardised returns eps (n, T), conditional variance h and the regime drift (in sigma_bar)."""
+    """Standardised returns eps (n, T), conditional variance h and the regime drift (in sigma_bar).
+
+    The recursions are those of `kronos_plugins.datasets.processes`; this draws, per process in `PROCESSES`
+    order, the shocks and starting values of its series.
+    """
     n = len(processes)
     procs = np.array(processes)
     eps = np.zeros((n, T))
     h = np.ones((n, T))
     mu = np.zeros((n, T))
-    lo, hi = _H_CLIP
     for proc in PROCESSES:
         rows = np.flatnonzero(procs == proc)
         if len(rows) == 0:
             continue
         m = len(rows)
         if proc in ("garch", "gjr", "regime"):
-            z = _shocks(rng, P["df"][rows], T)
+            z = student_t_shocks(rng, P["df"][rows, None], (m, T), clip=_Z_CLIP)
             alpha, beta = P["alpha"][rows], P["beta"][rows]
             gamma = np.abs(P["gamma"][rows]) if proc == "gjr" else np.zeros(m)
             flip = np.where(P["gamma"][rows] < 0, -1.0, 1.0)  # leverage on the rises instead
             if proc == "regime":
                 alpha, beta = 0.5 * alpha, np.minimum(beta, 0.9 - 0.5 * alpha)
             omega = 1.0 - alpha - beta - gamma / 2
-            hh = np.exp(0.5 * rng.standard_normal(m) - 0.125)
-            e = np.zeros((m, T))
-            H = np.empty((m, T))
-            for t in range(T):
-                H[:, t] = hh
-                et = np.sqrt(hh) * z[:, t]
-                e[:, t] = et
-                e2 = et * et
-                hh = omega + (alpha + gamma * (et * flip < 0)) * e2 + beta * hh
-                np.clip(hh, lo, hi, out=hh)
+            h0 = np.exp(0.5 * rng.standard_normal(m) - 0.125)
+            e, H = garch_filter(
+                z, omega, alpha, beta, h0, gamma=gamma if proc == "gjr" else None, flip=flip, clip=_H_CLIP
+            )
             if proc == "regime":
                 k = P["n_regimes"][rows].astype(np.int64)
                 levels = np.stack(
@@ -1084,78 +1087,33 @@ def _volatility(rng, processes, P, T):
                     k == 2, (levels[:, 0] ** 2 + levels[:, 2] ** 2) / 2, (levels**2).mean(axis=1)
                 )
                 levels = levels / np.sqrt(var_mean)[:, None]
-                state = _markov_chain(rng, k, P["stay"][rows], T)
+                state = markov_chain(rng, k, P["stay"][rows], T)
+                # k = 2 uses slots 0 and 2 (calm, turbulent) of the level table
+                state = np.where((k[:, None] == 2) & (state == 1), 2, state)
                 scale = np.take_along_axis(levels, state, axis=1)
                 H = H * scale**2
                 e = e * scale
                 mu[rows] = np.take_along_axis(P["_regime_drift"][rows], state, axis=1)
             eps[rows], h[rows] = e, H
         elif proc == "egarch":
-            z = _shocks(rng, P["df"][rows], T)
-            df = P["df"][rows]
-            # E|z| of a unit-variance Student-t
-            mean_abs = (
-                2 * np.sqrt((df - 2) / np.pi) * np.exp(_lgamma((df + 1) / 2) - _lgamma(df / 2)) / (df - 1)
-            )
+            z = student_t_shocks(rng, P["df"][rows, None], (m, T), clip=_Z_CLIP)
+            mean_abs = student_t_mean_abs(P["df"][rows])
             alpha, beta, theta = P["alpha"][rows], P["beta"][rows], P["theta"][rows]
             var_lh = (alpha**2 * (1 - mean_abs**2) + theta**2) / np.maximum(1 - beta**2, 1e-3)
             omega = -(1 - beta) * var_lh / 2  # E[h] ~ 1 when log h is close to Gaussian
-            lh = -var_lh / 2 + np.sqrt(var_lh) * rng.standard_normal(m)
-            e = np.empty((m, T))
-            H = np.empty((m, T))
-            for t in range(T):
-                H[:, t] = lh
-                zt = z[:, t]
-                lh = omega + beta * lh + alpha * (np.abs(zt) - mean_abs) + theta * zt
-                np.clip(lh, -4.6, 3.9, out=lh)
-            H = np.exp(H)
-            e = np.sqrt(H) * z
-            eps[rows], h[rows] = e, H
+            lh0 = -var_lh / 2 + np.sqrt(var_lh) * rng.standard_normal(m)
+            eps[rows], h[rows] = egarch_filter(
+                z, omega, alpha, beta, theta, lh0, mean_abs=mean_abs, clip=_LOG_H_CLIP
+            )
         else:  # sv_jump
-            z = np.clip(rng.standard_normal((m, T)), -_Z_CLIP, _Z_CLIP)
-            xi = rng.standard_normal((m, T))
-            phi, s, rho = P["phi"][rows], P["logvol_std"][rows], P["rho"][rows]
-            sig_v = s * np.sqrt(1 - phi**2)
-            # the log-variance shock at t is correlated with the return shock at t - 1
-            eta = np.empty((m, T))
-            eta[:, 0] = xi[:, 0]
-            eta[:, 1:] = rho[:, None] * z[:, :-1] + np.sqrt(1 - rho[:, None] ** 2) * xi[:, 1:]
-            x = _ar1(phi, sig_v[:, None] * eta, s * rng.standard_normal(m))
-            H = np.exp(np.clip(x - s[:, None] ** 2 / 2, np.log(lo), np.log(hi)))
-            e = np.sqrt(H) * z
-            counts = rng.poisson(P["jump_rate"][rows, None], size=(m, T))
-            jumps = counts * P["jump_mean"][rows, None] + np.sqrt(counts) * P["jump_std"][rows, None] * (
-                rng.standard_normal((m, T))
+            e, H = stochastic_volatility(
+                rng, P["phi"][rows], P["logvol_std"][rows], P["rho"][rows], T, z_clip=_Z_CLIP, h_clip=_H_CLIP
+            )
+            jumps = compound_poisson_jumps(
+                rng, P["jump_rate"][rows, None], P["jump_mean"][rows, None], P["jump_std"][rows, None], (m, T)
             )
             eps[rows], h[rows] = e + jumps, H
     return eps, h, mu
-
-
-def _lgamma(x: np.ndarray) -> np.ndarray:
-    return np.array([math.lgamma(v) for v in np.ravel(x)]).reshape(np.shape(x))
-
-
-def _ar1(phi: np.ndarray, shocks: np.ndarray, x0: np.ndarray) -> np.ndarray:
-    """x_t = phi x_{t-1} + shocks_t, row by row (phi per row), x_{-1} = x0."""
-    m, T = shocks.shape
-    out = np.empty((m, T))
-    x = x0.astype(float).copy()
-    for t in range(T):
-        x = phi * x + shocks[:, t]
-        out[:, t] = x
-    return out
-
-
-def _markov_chain(rng, k: np.ndarray, stay: np.ndarray, T: int) -> np.ndarray:
-    """States (m, T) of chains with k[i] states that stay with probability stay[i], else hop uniformly."""
-    m = len(k)
-    move = rng.random((m, T)) > stay[:, None]
-    hops = np.floor(rng.random((m, T)) * (k[:, None] - 1)).astype(np.int64) + 1
-    steps = np.where(move, hops, 0)
-    steps[:, 0] = np.floor(rng.random(m) * k).astype(np.int64)
-    state = np.cumsum(steps, axis=1) % k[:, None]
-    # k = 2 uses slots 0 and 2 (calm, turbulent) of the level table
-    return np.where((k[:, None] == 2) & (state == 1), 2, state)
 
 
 def _returns(rng, P, eps, h, s2, g, mu_reg, drifts, T):
@@ -1179,7 +1137,7 @@ def _returns(rng, P, eps, h, s2, g, mu_reg, drifts, T):
     if len(rows):
         kappa = np.log(2.0) / P["half_life"][rows]
         # y_t = (1 - kappa) y_{t-1} + r_t is the log price's distance to its start level
-        y = _ar1(1.0 - kappa, r[rows], np.zeros(len(rows)))
+        y = ar1(1.0 - kappa, r[rows], np.zeros(len(rows)))
         r[rows] = np.diff(y, axis=1, prepend=0.0)
     return r
 
@@ -1233,7 +1191,7 @@ def _candles(rng, P, r, h, s2, g, config):
 def _volume(rng, bars, P, eps, h, s2, T):
     n = bars.shape[0]
     phi = P["volume_phi"]
-    level = _ar1(
+    level = ar1(
         phi,
         (P["volume_level_std"] * np.sqrt(1 - phi**2))[:, None] * rng.standard_normal((n, T)),
         P["volume_level_std"] * rng.standard_normal(n),

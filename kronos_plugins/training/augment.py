@@ -1,7 +1,8 @@
 """Synthetic OHLCV series for training augmentation: GARCH(1,1), jump diffusion and regime switches.
 
-Each generator draws log returns ``r_t`` and a per-bar volatility ``sigma_t``; `bars_from_returns` turns them
-into consistent bars:
+Each generator draws log returns ``r_t`` and a per-bar volatility ``sigma_t`` (the single-series return processes
+of `kronos_plugins.datasets.processes`, which the synthetic-market corpus shares); `bars_from_returns` turns
+them into consistent bars:
 
 - ``close_t = close_{t-1} * exp(r_t)``; ``open_t = close_{t-1} * exp(g_t)`` with an overnight gap
   ``g_t ~ N(0, (0.2 sigma_t)^2)``;
@@ -48,6 +49,13 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from ..datasets.processes import (
+    _check_length,
+    garch_returns,
+    jump_diffusion_returns,
+    regime_switching_returns,
+)
+
 __all__ = [
     "KINDS",
     "bars_from_returns",
@@ -59,117 +67,6 @@ __all__ = [
 ]
 
 KINDS = ("garch", "jump", "regime")
-_BURN_IN = 500  # GARCH bars discarded so the variance starts from its stationary distribution
-
-
-def _check_length(n: int) -> int:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"`n` must be an integer >= 1 (bars to generate), got {n!r}.")
-    return int(n)
-
-
-def garch_returns(
-    n: int, *, omega: float, alpha: float, beta: float, rng: np.random.Generator, df: float | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Simulate ``n`` GARCH(1,1) log returns.
-
-    Parameters
-    ----------
-    n : int
-        Bars.
-    omega, alpha, beta : float
-        ``sigma_t^2 = omega + alpha r_{t-1}^2 + beta sigma_{t-1}^2``; needs ``omega > 0``, ``alpha, beta >= 0``
-        and ``alpha + beta < 1`` (covariance stationarity).
-    rng : np.random.Generator
-    df : float, optional
-        Student-t degrees of freedom (> 2) of the unit-variance innovations; None for Gaussian.
-
-    Returns
-    -------
-    returns, sigma : np.ndarray
-        Both (n,) float64; ``sigma`` is the conditional volatility of each bar.
-    """
-    n = _check_length(n)
-    if not (omega > 0 and alpha >= 0 and beta >= 0 and alpha + beta < 1):
-        raise ValueError(
-            f"GARCH(1,1) needs `omega` > 0, `alpha`, `beta` >= 0 and `alpha` + `beta` < 1; got omega={omega}, "
-            f"alpha={alpha}, beta={beta}. Lower `alpha` or `beta`."
-        )
-    if df is not None and df <= 2:
-        raise ValueError(f"`df` must be > 2 (finite variance), got {df}.")
-    total = n + _BURN_IN
-    if df is None:
-        eps = rng.standard_normal(total)
-    else:
-        eps = rng.standard_t(df, total) * np.sqrt((df - 2) / df)
-    var = omega / (1 - alpha - beta)
-    r = np.empty(total)
-    sig = np.empty(total)
-    for t in range(total):
-        sig[t] = np.sqrt(var)
-        r[t] = sig[t] * eps[t]
-        var = omega + alpha * r[t] ** 2 + beta * var
-    return r[_BURN_IN:], sig[_BURN_IN:]
-
-
-def jump_diffusion_returns(
-    n: int,
-    *,
-    sigma: float,
-    jump_rate: float,
-    jump_mean: float,
-    jump_std: float,
-    rng: np.random.Generator,
-    mu: float = 0.0,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Simulate ``n`` Merton jump-diffusion log returns (one bar = one time unit).
-
-    Returns
-    -------
-    returns, sigma : np.ndarray
-        (n,) float64; ``sigma`` is the diffusion volatility (constant).
-    """
-    n = _check_length(n)
-    if sigma <= 0 or jump_rate < 0 or jump_std < 0:
-        raise ValueError(
-            f"`sigma` must be > 0, `jump_rate` and `jump_std` >= 0; got {sigma}, {jump_rate}, {jump_std}."
-        )
-    jumps = rng.poisson(jump_rate, n)
-    jump_sum = jump_mean * jumps + jump_std * np.sqrt(jumps) * rng.standard_normal(n)
-    r = mu - 0.5 * sigma**2 + sigma * rng.standard_normal(n) + jump_sum
-    return r, np.full(n, sigma)
-
-
-def regime_switching_returns(
-    n: int, *, mus: Sequence[float], sigmas: Sequence[float], p_stay: float, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Simulate ``n`` log returns of a Markov regime-switching model.
-
-    Each bar the chain stays in its regime with probability `p_stay`, else moves to another regime uniformly.
-
-    Returns
-    -------
-    returns, sigma, regimes : np.ndarray
-        (n,) arrays: returns and volatility (float64), and the regime of each bar (int).
-    """
-    n = _check_length(n)
-    mus, sigmas = np.asarray(mus, float), np.asarray(sigmas, float)
-    if len(mus) != len(sigmas) or len(mus) < 2 or (sigmas <= 0).any() or not 0 <= p_stay <= 1:
-        raise ValueError(
-            f"`mus` and `sigmas` must have the same length >= 2 with `sigmas` > 0, and `p_stay` in [0, 1]; "
-            f"got mus={mus.tolist()}, sigmas={sigmas.tolist()}, p_stay={p_stay}."
-        )
-    k = len(mus)
-    move = rng.random(n) > p_stay
-    hops = rng.integers(1, k, n)  # a move goes to one of the other k - 1 regimes
-    regimes = np.empty(n, dtype=np.int64)
-    state = int(rng.integers(k))
-    for t in range(n):
-        if move[t]:
-            state = (state + int(hops[t])) % k
-        regimes[t] = state
-    sig = sigmas[regimes]
-    return mus[regimes] + sig * rng.standard_normal(n), sig, regimes
 
 
 def bars_from_returns(

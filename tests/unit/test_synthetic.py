@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from kronos_plugins.cli import synth_main
+from kronos_plugins.datasets.processes import garch_filter
 from kronos_plugins.synthetic import (
     OHLCV,
     LookAheadError,
@@ -53,12 +54,9 @@ def bars_from_returns(r: np.ndarray, volume: np.ndarray | None = None) -> np.nda
 
 
 def garch(n_paths, T, rng, omega=1e-6, alpha=0.12, beta=0.85):
-    r = np.empty((n_paths, T))
-    var = np.full(n_paths, omega / (1 - alpha - beta))
-    for t in range(T):
-        r[:, t] = np.sqrt(var) * rng.standard_normal(n_paths)
-        var = omega + alpha * r[:, t] ** 2 + beta * var
-    return r
+    """Gaussian GARCH(1,1) returns (n_paths, T) from the unconditional variance (shocks drawn bar by bar)."""
+    z = rng.standard_normal((T, n_paths)).T
+    return garch_filter(z, omega, alpha, beta, omega / (1 - alpha - beta))[0]
 
 
 def _context(ohlcv_input, n=100):
