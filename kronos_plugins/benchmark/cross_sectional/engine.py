@@ -109,6 +109,12 @@ def run_engine(
     schedule = rebalance_schedule(calendar, universe.start, universe.end, step=step, horizon=horizon)
     if origins is not None:
         wanted = pd.DatetimeIndex(origins)
+        unknown = wanted.difference(pd.DatetimeIndex(schedule["origin"]))
+        if len(unknown):
+            raise ValueError(
+                f"`origins` {[str(d.date()) for d in unknown]} are not rebalance dates of {universe.name!r}; "
+                f"the schedule's are {[str(d.date()) for d in schedule['origin']]}."
+            )
         schedule = schedule[schedule["origin"].isin(wanted)].reset_index(drop=True)
     if max_dates is not None:
         schedule = schedule.iloc[: int(max_dates)].reset_index(drop=True)

@@ -1,0 +1,160 @@
+"""The cross-sectional rebalance engine: no lookahead, exclusions reported, one batched Kronos call per date,
+and bad input named (issue 18)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from kronos_plugins.benchmark.baselines import RandomWalkDrift
+from kronos_plugins.benchmark.cross_sectional.engine import run_engine
+from kronos_plugins.benchmark.cross_sectional.signals import (
+    BaselineSignals,
+    KronosSignals,
+    Momentum,
+    Reversal,
+)
+from kronos_plugins.benchmark.cross_sectional.suite import load_suite
+from kronos_plugins.benchmark.cross_sectional.universe import Universe, load_universe, rebalance_schedule
+
+ROOT = Path(__file__).resolve().parents[2]
+DAYS = pd.bdate_range("2020-01-01", periods=90, name="timestamps")
+START, END = DAYS[60], DAYS[-1]
+ORIGIN = DAYS[65]  # an origin of the schedule (positions 59, 62, 65, ... with step 3)
+
+
+def _bars(days: pd.DatetimeIndex, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    close = 50.0 * np.exp(np.cumsum(rng.normal(0.0, 0.01, len(days))))
+    open_ = np.concatenate([[close[0]], close[:-1]])
+    return pd.DataFrame(
+        {
+            "open": open_,
+            "high": np.maximum(open_, close) * 1.005,
+            "low": np.minimum(open_, close) * 0.995,
+            "close": close,
+            "volume": rng.uniform(1e3, 2e3, len(days)),
+            "amount": 0.0,
+        },
+        index=days,
+    ).assign(amount=lambda d: d["volume"] * d["close"])
+
+
+def _frames() -> dict[str, pd.DataFrame]:
+    frames = {f"ok{i}": _bars(DAYS[3 * i :], seed=i) for i in range(6)}  # ragged: 90, 87, ..., 75 bars
+    frames["late"] = _bars(DAYS[55:], seed=10)  # 5..35 bars of history at the origins: short history
+    gap = _bars(DAYS, seed=11)
+    frames["gap"] = gap.drop(index=[ORIGIN])  # no bar on the origin
+    frames["gone"] = _bars(DAYS[: 65 + 1], seed=12)  # last bar on the origin: nothing after it
+    return frames
+
+
+@pytest.fixture()
+def universe() -> Universe:
+    return Universe.from_frames("synthetic", _frames(), START, END)
+
+
+def test_rebalance_schedule_keeps_every_target_inside_the_held_out_days():
+    cal = pd.bdate_range("2021-01-04", periods=20)
+    sched = rebalance_schedule(cal, cal[5], cal[15], step=3, horizon=2)
+    # the first origin is the day before the first target; the last exit is on or before `end`
+    assert sched["position"].tolist() == [4, 7, 10, 13]
+    assert sched["exit"].tolist() == [cal[6], cal[9], cal[12], cal[15]]
+    with pytest.raises(ValueError, match="no rebalance date fits"):
+        rebalance_schedule(cal, cal[5], cal[6], step=1, horizon=5)
+
+
+def test_signals_at_a_date_do_not_change_when_later_bars_change(universe, tiny_pipeline):
+    models = [
+        KronosSignals(tiny_pipeline, num_samples=4),
+        BaselineSignals(RandomWalkDrift("normal"), num_samples=4, lookback=40),
+        Momentum(252, 21),
+        Reversal(5),
+    ]
+    origin = ORIGIN
+    kwargs = dict(horizon=3, step=3, min_history=40, seed=5, origins=[origin])
+    before = run_engine(universe, models, **kwargs)
+    rng = np.random.default_rng(0)
+    perturbed = {}
+    for asset, df in universe.frames.items():
+        df = df.copy()
+        later = df.index > origin
+        scale = rng.uniform(0.5, 2.0, size=int(later.sum()))
+        for col in ("open", "high", "low", "close", "amount"):
+            df.loc[later, col] = df.loc[later, col].to_numpy() * scale
+        df.loc[later, "volume"] = df.loc[later, "volume"].to_numpy() * 3.0
+        perturbed[asset] = df
+    after = run_engine(Universe.from_frames("synthetic", perturbed, START, END), models, **kwargs)
+    assert len(before.signals) == len(after.signals) > 0
+    assert set(before.signals["signal"].str.split(":").str[0]) == {
+        "kronos",
+        "RandomWalkDrift[normal]",
+        "momentum",
+        "reversal",
+    }
+    pd.testing.assert_frame_equal(before.signals, after.signals)  # bit for bit
+    # the perturbation did reach the forward returns, which only scoring reads
+    assert not np.allclose(before.returns["forward_return"], after.returns["forward_return"])
+
+
+def test_excluded_assets_are_reported_with_their_reason(universe):
+    result = run_engine(universe, [Reversal(5)], horizon=3, step=3, min_history=40, origins=[ORIGIN])
+    reasons = dict(zip(result.exclusions["asset"], result.exclusions["reason"], strict=True))
+    assert reasons == {"late": "short history", "gap": "no bar on the date", "gone": "no bar after the date"}
+    row = result.schedule.iloc[0]
+    assert (row["n_assets"], row["n_eligible"], row["n_scored"]) == (9, 7, 6)
+    assert set(result.signals["asset"]) == {f"ok{i}" for i in range(6)} | {
+        "gone"
+    }  # scored or not, it had a signal
+    assert "gone" not in set(result.returns["asset"])
+
+
+def test_kronos_makes_one_batched_forecast_call_per_date_over_ragged_contexts(
+    universe, tiny_pipeline, monkeypatch
+):
+    calls = []
+    original = tiny_pipeline.forecast
+
+    def counting(context, *args, **kwargs):
+        calls.append([len(c) for c in context])
+        return original(context, *args, **kwargs)
+
+    monkeypatch.setattr(tiny_pipeline, "forecast", counting)
+    result = run_engine(
+        universe, [KronosSignals(tiny_pipeline, num_samples=2)], horizon=2, step=4, min_history=40
+    )
+    assert len(calls) == len(result.schedule) >= 5
+    for lengths, n in zip(calls, result.schedule["n_eligible"], strict=True):
+        assert len(lengths) == n  # every eligible asset in the one call
+    assert any(len(set(lengths)) > 1 for lengths in calls)  # ragged contexts in one batch
+    assert (
+        result.signals.groupby("date")["asset"].nunique().tolist() == result.schedule["n_eligible"].tolist()
+    )
+
+
+def test_bad_input_is_named():
+    with pytest.raises(
+        ValueError, match=r"unknown universe 'nasdaq'; split version 2 reserves \['pse_2017', 'sp500_2009'\]"
+    ):
+        load_universe("nasdaq")
+    frames = _frames()
+    frames["ok0"] = frames["ok0"].drop(columns=["low"])
+    with pytest.raises(ValueError, match=r"asset 'ok0' lacks columns \['low'\]"):
+        Universe.from_frames("synthetic", frames, START, END)
+    with pytest.raises(ValueError, match="has 2 assets; a cross-section needs at least 5"):
+        Universe.from_frames("synthetic", dict(list(_frames().items())[:2]), START, END)
+
+
+def test_the_committed_suite_reads_and_a_wrong_key_is_named(tmp_path):
+    suite = load_suite(ROOT / "benchmarks" / "suites" / "cross_sectional.yaml")
+    assert [u.name for u in suite.universes] == ["sp500_2009", "pse_2017"]
+    assert (suite.cost_in_bp, suite.cost_out_bp) == (10.0, 15.0)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "universes:\n  sp500_2009: {step: 5, horizon: 5, min_history: 60, top_k: 5, topk: 3}\nmodels: []\n"
+    )
+    with pytest.raises(ValueError, match=r"universes.sp500_2009 has unknown keys \['topk'\]"):
+        load_suite(bad)
