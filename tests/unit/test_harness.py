@@ -419,6 +419,7 @@ def _scores(result) -> pd.DataFrame:
     return result.windows[cols].sort_values(["model", "origin_index"]).reset_index(drop=True)
 
 
+@pytest.mark.integration
 def test_local_process_pool_matches_inline(csv_path):
     suite = _small(csv_path)
     inline = run_suite(suite, workers=1, use_cache=False, progress=False, threads=1)
@@ -427,6 +428,7 @@ def test_local_process_pool_matches_inline(csv_path):
     pd.testing.assert_frame_equal(_scores(inline), _scores(pooled))
 
 
+@pytest.mark.integration
 def test_ray_backend_matches_the_local_backend(csv_path):
     ray = pytest.importorskip("ray")
     suite = _small(csv_path)
@@ -530,6 +532,7 @@ def test_lstm_trains_once_per_dataset_on_rows_before_the_first_origin(csv_path, 
 # --------------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.integration
 def test_bars_after_an_origin_change_no_models_forecast_for_it_end_to_end(tmp_path):
     """`run_suite` on a series and on a copy whose bars from row t on differ (prices, volumes, and 30 more
     rows): every model's paths for the origins up to t are bit-identical, and change for the origin after

@@ -195,6 +195,7 @@ def test_losses_decrease_and_outputs_are_written(tmp_path):
     assert not torch.equal(result.model.head.proj_s1.weight, model.head.proj_s1.weight)
 
 
+@pytest.mark.integration
 def test_resume_gives_the_same_weights_as_an_uninterrupted_run(tmp_path):
     steps = (6, 6)
     drop = {
@@ -275,6 +276,7 @@ def _ddp_worker(rank: int, world: int, port: int, cfg: dict, out: str) -> None:
         dist.destroy_process_group()
 
 
+@pytest.mark.integration
 def test_ddp_two_gloo_processes_end_with_identical_weights(tmp_path):
     from safetensors.torch import load_file
 
