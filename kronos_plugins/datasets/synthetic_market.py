@@ -14,7 +14,8 @@ How one series is built
    ``cn_equity_{30min,5min,1min}`` (09:30-11:30 and 13:00-15:00, fixed-date approximations of the Chinese
    holidays). Bars are labelled by their start time (the last 1-minute US bar is 15:59).
 2. **A volatility process** (drawn from `SyntheticMarketConfig.process_weights`) gives standardised returns
-   ``eps_t`` of unit variance and a conditional variance ``h_t`` (mean about 1):
+   ``eps_t`` of unit variance and a conditional variance ``h_t`` (mean about 1); the recursions are those of
+   `kronos_plugins.datasets.processes`, which the augmentation series and the calibration benchmark share:
 
    ``garch``
        GARCH(1,1), ``h_t = omega + alpha eps_{t-1}^2 + beta h_{t-1}``, Student-t shocks.
