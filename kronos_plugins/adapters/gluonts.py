@@ -1,4 +1,5 @@
-"""GluonTS adapter: `KronosPredictor`, a GluonTS `Predictor` backed by `KronosPipeline`.
+"""GluonTS adapter: `KronosPredictor`, a GluonTS `Predictor` backed by `KronosPipeline`, and `KronosEstimator`,
+whose ``train(training_data, validation_data)`` fine-tunes Kronos and returns a `KronosPredictor`.
 
 A thin translator: each dataset entry becomes a context frame (its ``start`` Period and frequency give the
 timestamps), the pipeline samples the paths, and each series' slice of the `KronosForecast` becomes a
@@ -10,9 +11,12 @@ Shi et al., "Kronos: A Foundation Model for the Language of Financial Markets", 
 """
 
 import os
+import shutil
+import tempfile
 import warnings
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -21,17 +25,20 @@ from ..calibration import CalibrationConfig
 from ..columns import frame_from_close
 from ..config import SamplingConfig
 from ..validation import KRONOS_COLUMNS, PRICE_COLUMNS, KronosInputError, check_positive_int
-from ._common import KronosSettings, require
+from ._common import KronosSettings, base_name, finetune_settings, require
 
 require("gluonts", "KronosPredictor", "gluonts")
 
 from gluonts.dataset.util import forecast_start  # noqa: E402
+from gluonts.model.estimator import Estimator  # noqa: E402
 from gluonts.model.forecast import SampleForecast  # noqa: E402
 from gluonts.model.predictor import RepresentablePredictor  # noqa: E402
 
-__all__ = ["KronosPredictor"]
+__all__ = ["KronosEstimator", "KronosPredictor"]
 
 _CLOSE = KRONOS_COLUMNS.index("close")
+#: Where `KronosPredictor.serialize` puts fine-tuned weights inside its directory.
+_WEIGHTS_DIR = "kronos-weights"
 
 
 class KronosPredictor(RepresentablePredictor):
@@ -189,6 +196,27 @@ class KronosPredictor(RepresentablePredictor):
     def __getnewargs_ex__(self) -> tuple[tuple, dict]:
         return (), dict(self.__init_args__)
 
+    def serialize(self, path: Path) -> None:
+        """GluonTS serialization; fine-tuned weights (a `model` directory written by fine-tuning) are copied
+        into ``path/kronos-weights``, so the serialized predictor is self-contained."""
+        path = Path(path)
+        model = self.__init_args__["model"]
+        if model is not None and (Path(model) / "finetune.json").is_file():
+            shutil.copytree(model, path / _WEIGHTS_DIR, dirs_exist_ok=True)
+        super().serialize(path)
+
+    @classmethod
+    def deserialize(cls, path: Path, **kwargs) -> "KronosPredictor":
+        """Load a predictor written by `serialize` (with its fine-tuned weights, if it has them)."""
+        from gluonts.core.serde import load_json
+
+        path = Path(path)
+        with (path / "predictor.json").open("r") as fp:
+            args = dict(load_json(fp.read()).__init_args__)
+        if (path / _WEIGHTS_DIR).is_dir():
+            args["model"] = str(path / _WEIGHTS_DIR)
+        return cls(**args)
+
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.__init_args__.items())
         return f"{type(self).__name__}({args})"
@@ -297,6 +325,101 @@ class KronosPredictor(RepresentablePredictor):
         else:
             frame = pd.DataFrame(target.T, index=index, columns=self._kronos_columns)
         return frame, future
+
+
+class KronosEstimator(Estimator):
+    """Fine-tuning Kronos as a GluonTS estimator: ``train(training_data, validation_data)`` returns a
+    `KronosPredictor` on the fine-tuned weights.
+
+    The entries are read as `KronosPredictor` reads them (univariate closes, or a ``(dim, T)`` OHLCV target
+    named by `target_columns`; ``start`` a pandas Period), and `kronos_plugins.training.finetune.finetune`
+    trains a copy of the weights on them (the model stage; windows wholly inside each entry, each normalised
+    with its own context bars). Validation entries stop the training early: an entry that continues its
+    training entry (same position, starting at or before the training entry's end) is cut to its new bars plus
+    the context before them, so validation targets are bars the training never saw. Without
+    `validation_data`, the last ``val_fraction`` of each entry validates.
+
+    The fine-tuned checkpoint (safetensors, with a model card) is written to `output_dir`, and the predictor's
+    `model` points to it: ``predictor.serialize(path)`` copies it inside `path`, so
+    ``Predictor.deserialize(path)`` gives the same forecasts anywhere.
+
+    Parameters
+    ----------
+    prediction_length : int
+        Bars the predictor forecasts.
+    finetune : FinetuneConfig or dict, optional
+        Fine-tuning settings (``steps``, ``lr``, ``context``, ``horizon``, ``freeze`` / ``unfreeze``
+        patterns, ...; see `kronos_plugins.training.finetune.FinetuneConfig`); None: the defaults.
+    output_dir : str or path, optional
+        Where the fine-tuned checkpoint goes; by default a new temporary directory (``kronos-finetuned-*``),
+        which is not removed (the predictor reads it).
+    **predictor_args
+        Every other argument of `KronosPredictor` (``model``, ``tokenizer``, ``target_columns``,
+        ``column_mapping``, ``num_samples``, ``seed``, ...), passed to the predictor it returns.
+
+    Examples
+    --------
+    >>> estimator = KronosEstimator(prediction_length=12, finetune={"steps": 100})  # doctest: +SKIP
+    >>> predictor = estimator.train(train_ds, validation_data=val_ds)  # doctest: +SKIP
+    >>> forecasts = list(predictor.predict(test_ds))  # doctest: +SKIP
+
+    References
+    ----------
+    Shi et al., "Kronos: A Foundation Model for the Language of Financial Markets", arXiv 2508.02739.
+    """
+
+    def __init__(
+        self,
+        prediction_length: int,
+        finetune: dict | None = None,
+        output_dir: str | os.PathLike | None = None,
+        **predictor_args,
+    ) -> None:
+        super().__init__(lead_time=0)
+        self.prediction_length = check_positive_int(prediction_length, "prediction_length")
+        self.finetune = finetune_settings(True if finetune is None else finetune, "finetune")
+        self.output_dir = None if output_dir is None else os.fspath(output_dir)
+        # a zero-shot predictor with the same settings: it reads the entries and checks the arguments now
+        self._reader = KronosPredictor(prediction_length=self.prediction_length, **predictor_args)
+        self.predictor_args = dict(predictor_args)
+        self.finetune_result_: dict | None = None
+
+    def train(
+        self, training_data: Iterable[dict], validation_data: Iterable[dict] | None = None, **kwargs
+    ) -> KronosPredictor:
+        """Fine-tune on `training_data` (early stopping on `validation_data`) and return the predictor.
+
+        Returns
+        -------
+        KronosPredictor
+            With ``model`` = the fine-tuned checkpoint directory; ``finetune_result_`` on the estimator holds
+            the losses and the data span.
+        """
+        from ..training.finetune import finetune, window_context
+
+        train = [self._reader._entry_frame(i, e)[0] for i, e in enumerate(training_data)]
+        settings = self._reader._settings
+        base = settings.pipeline()
+        val = None
+        if validation_data is not None:
+            context = window_context(self.finetune, base)
+            val = []
+            for i, entry in enumerate(validation_data):
+                frame = self._reader._entry_frame(i, entry)[0]
+                if (
+                    i < len(train)
+                    and len(train[i])
+                    and frame.index[0] <= train[i].index[-1] < frame.index[-1]
+                ):
+                    new = int((frame.index > train[i].index[-1]).sum())
+                    frame = frame.iloc[-(new + context) :]
+                val.append(frame)
+        result = finetune(base, train, self.finetune, val_data=val, base=base_name(settings))
+        out = Path(self.output_dir) if self.output_dir else Path(tempfile.mkdtemp(prefix="kronos-finetuned-"))
+        result.save(out)
+        self.finetune_result_ = result.summary()
+        args = {**self.predictor_args, "model": str(out), "tokenizer": None, "max_context": None}
+        return KronosPredictor(prediction_length=self.prediction_length, **args)
 
 
 def _resolve_target_columns(target_columns: list[str] | None, column_mapping: dict | None) -> list | None:

@@ -22,7 +22,7 @@ from ..calendar import infer_future_timestamps
 from ..columns import frame_from_close
 from ..preparation import MIN_CONTEXT_BARS
 from ..validation import KRONOS_COLUMNS, KronosInputError, prepare_context
-from ._common import KronosSettings, require
+from ._common import KronosSettings, base_name, finetune_settings, require
 
 require("sktime", "KronosForecaster", "sktime")
 
@@ -116,6 +116,13 @@ class KronosForecaster(_BaseForecaster):
     ohlc : {"raise", "widen"}, default="raise"
         Bars whose high/low do not hold their open and close: an error (in ``fit``/``update``), or widened
         (see `KronosPipeline.forecast`).
+    finetune : None, bool or dict, default=None
+        The fine-tuning switch. None/False: zero-shot (``fit`` stores the context, ``pretrain`` changes nothing
+        and warns). True or a dict of `kronos_plugins.training.finetune.FinetuneConfig` fields (``steps``,
+        ``lr``, ``context``, ``horizon``, ``freeze`` / ``unfreeze`` patterns, ...): ``pretrain(y_panel)``
+        fine-tunes a copy of the weights on every series of the panel, and ``fit(y)`` fine-tunes on ``y``
+        (starting from the pretrained weights, if any) before forecasting from it. No other forecaster's or
+        pipeline's weights change.
 
     Attributes
     ----------
@@ -130,6 +137,11 @@ class KronosForecaster(_BaseForecaster):
         Whether ``y`` has a DatetimeIndex or PeriodIndex. Otherwise (RangeIndex, integer index) Kronos
         gets no calendar features: every bar gets one fixed calendar stamp (the pipeline's
         ``missing_timestamps="constant"``), and ``fit`` warns.
+    finetuned_pipeline_ : KronosPipeline or None
+        Set by ``pretrain``: the pipeline fine-tuned on the panel (None when ``finetune`` is not set). Kept by
+        ``fit`` and by clones, as sktime keeps pretrained attributes.
+    finetune_result_ : dict or None
+        Losses, steps and data span of the last fine-tuning (``pretrain`` or ``fit``).
 
     Notes
     -----
@@ -181,6 +193,7 @@ class KronosForecaster(_BaseForecaster):
         "capability:pred_int:insample": False,
         "capability:missing_values": False,
         "capability:update": True,
+        "capability:pretrain": True,  # pretrain(y_panel) fine-tunes, with `finetune` set
         "requires-fh-in-fit": False,
     }
 
@@ -202,6 +215,7 @@ class KronosForecaster(_BaseForecaster):
         calibration=None,
         sampling=None,
         ohlc="raise",
+        finetune=None,
     ):
         self.model = model
         self.tokenizer = tokenizer
@@ -219,6 +233,7 @@ class KronosForecaster(_BaseForecaster):
         self.calibration = calibration
         self.sampling = sampling
         self.ohlc = ohlc
+        self.finetune = finetune
         super().__init__()
 
     # ---------------------------------------------------------------------------------------------- fit/update
@@ -240,6 +255,7 @@ class KronosForecaster(_BaseForecaster):
         if self.point not in _POINTS:
             raise KronosInputError(f"`point` must be 'median' or 'mean', got {self.point!r}.")
         settings = self._settings()  # checks the sampling settings and column_mapping keys
+        config = finetune_settings(self.finetune, "finetune")
         settings.pipeline()  # loads the weights once (shared), so a bad checkpoint fails here, not in predict
         self.layout_, self.column_mapping_ = self._layout(y)
         self.has_calendar_ = isinstance(y.index, (pd.DatetimeIndex, pd.PeriodIndex))
@@ -252,9 +268,57 @@ class KronosForecaster(_BaseForecaster):
                 stacklevel=2,
             )
         self._check(y)
+        self._pipe = getattr(self, "finetuned_pipeline_", None)  # None: the shared pipeline
+        if config is not None:
+            frames = [frame for _, frame in self._frames(y)]
+            result = self._finetune_on(frames, config, self._pipe)  # from the pretrained weights, if any
+            self._pipe, self.finetune_result_ = result.pipeline, result.summary()
         self.context_ = y.copy()
         self._path_cache = {}
         return self
+
+    def _pretrain(self, y, X=None, fh=None):
+        """Fine-tune on every series of the panel ``y`` (with ``finetune`` set; otherwise warn, change nothing).
+
+        Each instance of the panel is read as ``fit`` reads ``y`` (an OHLCV frame, or close-only columns) and
+        contributes its windows; the last ``val_fraction`` of each is its validation tail. A second
+        ``pretrain`` continues from the weights of the first.
+
+        Returns
+        -------
+        self : reference to self
+        """
+        config = finetune_settings(self.finetune, "finetune")
+        start = getattr(self, "finetuned_pipeline_", None)
+        if config is None:
+            warnings.warn(
+                "`pretrain` with `finetune=None` changes nothing (zero-shot Kronos); pass `finetune=True` (or a "
+                "dict of fine-tuning settings) to fine-tune on the panel.",
+                UserWarning,
+                stacklevel=2,
+            )
+            self.finetuned_pipeline_ = start
+            self.finetune_result_ = getattr(self, "finetune_result_", None)
+            return self
+        frames = []
+        levels = list(range(y.index.nlevels - 1))
+        for key, part in y.groupby(level=levels if len(levels) > 1 else 0, sort=False):
+            inst = part.droplevel(levels)
+            inst = inst.iloc[:, 0].rename(inst.columns[0]) if inst.shape[1] == 1 else inst
+            layout, mapping = self._layout(inst)
+            frames += [frame for _, frame in self._frames(inst, layout, mapping, name=f"y[{key!r}]")]
+        result = self._finetune_on(frames, config, start)
+        self.finetuned_pipeline_, self.finetune_result_ = result.pipeline, result.summary()
+        return self
+
+    def _finetune_on(self, frames, config, start=None):
+        from ..training.finetune import finetune
+
+        settings = self._settings()
+        base = base_name(settings)
+        if start is not None:
+            base = f"{base}, then pretrained on a panel"
+        return finetune(start if start is not None else settings.pipeline(), frames, config, base=base)
 
     def _update(self, y, X=None, update_params=True):
         """Append new observations to the context (Kronos has no parameters to update).
@@ -420,13 +484,16 @@ class KronosForecaster(_BaseForecaster):
                     "`allow_non_positive=True`.)"
                 ) from err
 
-    def _frames(self, y) -> list[tuple[str, pd.DataFrame]]:
-        """The pipeline's input frames: one per close-only column, or the OHLCV frame with Kronos names."""
-        if self.layout_ == "ohlcv":
-            return [("y", y.rename(columns=self.column_mapping_))]
+    def _frames(self, y, layout=None, mapping=None, name="y") -> list[tuple[str, pd.DataFrame]]:
+        """The pipeline's input frames: one per close-only column, or the OHLCV frame with Kronos names (the
+        fitted layout, or the `layout` and `mapping` given)."""
+        layout = self.layout_ if layout is None else layout
+        mapping = self.column_mapping_ if mapping is None else mapping
+        if layout == "ohlcv":
+            return [(name, y.rename(columns=mapping))]
         if isinstance(y, pd.Series):
-            return [("y", frame_from_close(y, name="y"))]
-        return [(f"y[{c!r}]", frame_from_close(y[c], name=f"y[{c!r}]")) for c in y.columns]
+            return [(name, frame_from_close(y, name=name))]
+        return [(f"{name}[{c!r}]", frame_from_close(y[c], name=f"{name}[{c!r}]")) for c in y.columns]
 
     def _horizon(self, fh) -> tuple[np.ndarray, pd.Index, pd.DatetimeIndex | None]:
         """Steps after the cutoff (1-based), the output index, and the future timestamps of steps 1..max."""
@@ -480,7 +547,7 @@ class KronosForecaster(_BaseForecaster):
         if cache.get("key") != key or cache.get("horizon", 0) < horizon:
             settings = self._settings()
             names, frames = zip(*self._frames(self.context_), strict=True)
-            fc = settings.forecaster().forecast(
+            fc = settings.forecaster(getattr(self, "_pipe", None)).forecast(
                 list(frames),
                 horizon=horizon,
                 future_timestamps=future,
