@@ -23,6 +23,7 @@ __all__ = [
     "forecast_main",
     "bench_main",
     "train_main",
+    "finetune_main",
     "synth_main",
     "read_bars",
     "parse_column_mapping",
@@ -793,6 +794,9 @@ def train_main(argv: Sequence[str] | None = None, prog: str = "kronos-train") ->
     argv
         Command-line arguments without the program name; ``None`` reads ``sys.argv``.
 
+    ``kronos-train finetune --data FILE ...`` (and ``kronos train finetune ...``) fine-tunes on your own
+    OHLCV file instead: see `finetune_main`.
+
     Returns
     -------
     int
@@ -801,6 +805,9 @@ def train_main(argv: Sequence[str] | None = None, prog: str = "kronos-train") ->
     import logging
     import shlex
 
+    args_in = list(sys.argv[1:] if argv is None else argv)
+    if args_in[:1] == ["finetune"]:
+        return finetune_main(args_in[1:], prog=f"{prog} finetune")
     parser = argparse.ArgumentParser(
         prog=prog,
         description="Train or fine-tune Kronos (stage 1: tokenizer, stage 2: model) from a YAML config.",
@@ -856,6 +863,124 @@ def train_main(argv: Sequence[str] | None = None, prog: str = "kronos-train") ->
     if result.summary:
         state = "finished" if result.completed else "stopped (resume with --resume)"
         print(f"{prog}: {state}; outputs in {result.out_dir}", file=sys.stderr)
+    return 0
+
+
+def finetune_main(argv: Sequence[str] | None = None, prog: str = "kronos-train finetune") -> int:
+    """Fine-tune Kronos on your own OHLCV file(s): ``kronos-train finetune --data FILE.csv --out DIR``.
+
+    Each ``--data`` file (CSV or Parquet, read as ``kronos forecast`` reads it, ``--column-mapping`` included)
+    is one series; `kronos_plugins.training.finetune.finetune` trains a copy of the checkpoint on it (the model
+    stage; the last ``--val-fraction`` of each series validates and stops the training early) and the result
+    is written to ``--out``: ``model/`` and ``tokenizer/`` (safetensors), ``bundle.json``, ``finetune.json``
+    and ``MODEL_CARD.md``, loadable with ``KronosPipeline.from_pretrained(DIR)``, ``kronos forecast --model
+    DIR`` and every adapter. ``--origin DATE`` drops the bars at or after a forecast origin first.
+
+    Returns
+    -------
+    int
+        0 on success, 2 for a usage or data error (too little history, a validation file reaching the origin,
+        an unknown freeze pattern, an invalid file), with the reason on stderr.
+    """
+    import json
+    import logging
+    import shlex
+
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description="Fine-tune Kronos on your own OHLCV file(s) (CSV or Parquet) and save the checkpoint.",
+    )
+    parser.add_argument(
+        "--data", required=True, nargs="+", metavar="FILE", help="CSV/Parquet file(s) of bars"
+    )
+    parser.add_argument("--out", required=True, metavar="DIR", help="where the fine-tuned checkpoint goes")
+    parser.add_argument(
+        "--column-mapping",
+        nargs="+",
+        metavar="KEY=COLUMN",
+        help='Kronos column (or timestamps) -> your column, e.g. close="Adj Close" timestamps=Date',
+    )
+    parser.add_argument("--model", help="checkpoint to start from (directory or hub id; default: bundled)")
+    parser.add_argument(
+        "--tokenizer", help="its tokenizer (optional for published ids and bundle directories)"
+    )
+    parser.add_argument("--max-context", type=int, help="model window (default: the checkpoint's)")
+    parser.add_argument("--origin", help="forecast origin: bars at or after this timestamp are never read")
+    parser.add_argument(
+        "--val-data", nargs="+", metavar="FILE", help="validation file(s) instead of each series' tail"
+    )
+    parser.add_argument("--steps", type=int, help="optimizer steps (the step budget; default 120)")
+    parser.add_argument("--batch-size", type=int, help="windows per step (default 16)")
+    parser.add_argument("--lr", type=float, help="peak learning rate (default 1e-4)")
+    parser.add_argument("--context", type=int, help="context bars of a window (default: the checkpoint's)")
+    parser.add_argument("--horizon", type=int, help="target bars of a window (default 32)")
+    parser.add_argument("--val-fraction", type=float, help="validation tail per series (default 0.1)")
+    parser.add_argument("--patience", type=int, help="validations without improvement before stopping")
+    parser.add_argument(
+        "--freeze", nargs="+", metavar="PATTERN", help="parameter-name patterns to keep fixed"
+    )
+    parser.add_argument("--unfreeze", nargs="+", metavar="PATTERN", help="train only these patterns")
+    parser.add_argument("--tokenizer-steps", type=int, help="fine-tune the tokenizer first for N steps")
+    parser.add_argument("--seed", type=int, help="seed of the batches and dropout (default 0)")
+    parser.add_argument("--threads", type=int, help="torch CPU threads")
+    parser.add_argument("--device", help="torch device (default cpu)")
+    parser.add_argument("--allow-non-positive", action="store_true", help="accept prices <= 0")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--quiet", action="store_true", help="log warnings only")
+    args = parser.parse_args(argv)
+
+    from kronos_plugins.pipeline import KronosPipeline
+    from kronos_plugins.training.finetune import finetune
+    from kronos_plugins.validation import KronosInputError
+
+    logging.basicConfig(
+        level=logging.WARNING if args.quiet else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    settings = {
+        "steps": args.steps,
+        "batch_size": args.batch_size,
+        "lr": args.lr,
+        "context": args.context,
+        "horizon": args.horizon,
+        "val_fraction": args.val_fraction,
+        "patience": args.patience,
+        "freeze": args.freeze,
+        "unfreeze": args.unfreeze,
+        "tokenizer_steps": args.tokenizer_steps,
+        "seed": args.seed,
+        "num_threads": args.threads,
+        "progress": False if args.no_progress else None,
+    }
+    try:
+        mapping = parse_column_mapping(args.column_mapping)
+        options = dict(column_mapping=mapping, allow_non_positive=args.allow_non_positive, min_length=1)
+        frames = [read_bars(f, **options) for f in args.data]
+        val = [read_bars(f, **options) for f in args.val_data] if args.val_data else None
+        pipe = KronosPipeline.from_pretrained(
+            args.model,
+            args.tokenizer,
+            max_context=args.max_context,
+            device=args.device,
+            share_weights=False,
+        )
+        result = finetune(
+            pipe, frames, val_data=val, origin=args.origin, base=args.model or "bundled", **settings
+        )
+    except (KronosInputError, ValueError, FileNotFoundError) as err:
+        print(f"{prog}: error: {err}", file=sys.stderr)
+        return 2
+    out = result.save(args.out)
+    summary = result.summary()
+    summary["command"] = shlex.join([*prog.split(), *(sys.argv[1:] if argv is None else argv)])
+    (out / "finetune.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
+    before, after = result.val_loss_before, result.val_loss_after
+    losses = "no validation windows" if before is None else f"validation loss {before:.4f} -> {after:.4f}"
+    print(
+        f"{prog}: {result.steps} steps in {result.seconds:.1f} s ({losses}"
+        f"{', stopped early' if result.stopped_early else ''}); checkpoint in {out}",
+        file=sys.stderr,
+    )
     return 0
 
 
