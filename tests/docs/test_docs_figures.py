@@ -183,7 +183,7 @@ def test_the_speed_and_benchmark_pages_quote_marked_figures():
 
 
 def test_the_checker_catches_figures_that_are_not_in_the_results():
-    leaderboard = "benchmarks/results/default/leaderboard.csv"
+    leaderboard = "benchmarks/results/full/leaderboard.csv"
     page = f"<!-- figures: {leaderboard} -->\n| `hist-vol-rw` | 0.163 | 53.3 / 78.9 / 91.9 |\n"
     assert unbacked_figures(page) == []  # 0.16251818 and 0.53319444 ... as percentages
     typo = page.replace("0.163", "0.168").replace("78.9", "79.8")

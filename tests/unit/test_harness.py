@@ -18,7 +18,7 @@ pytest.importorskip("yaml")
 pytest.importorskip("statsforecast")
 
 from kronos_plugins.benchmark.models import REGISTRY  # noqa: E402
-from kronos_plugins.benchmark.report import write_report  # noqa: E402
+from kronos_plugins.benchmark.report import summarise, write_report  # noqa: E402
 from kronos_plugins.benchmark.runner import plan_windows, run_suite  # noqa: E402
 from kronos_plugins.benchmark.splits import fingerprint, make_windows  # noqa: E402
 from kronos_plugins.benchmark.suite import Suite, SuiteError, load_suite  # noqa: E402
@@ -170,6 +170,23 @@ def test_suite_files_validate_and_fill_defaults(tmp_path):
         "kronos",
     }
     assert {d.part for d in default.datasets} == {"heldout"}
+    # `make bench` runs Kronos through the pipeline and the three adapters with the same settings
+    interfaces = {m.model: m.settings for m in default.enabled_models if REGISTRY[m.model].kronos}
+    assert set(interfaces) == {
+        "kronos",
+        "kronos-calibrated",
+        "kronos-darts",
+        "kronos-sktime",
+        "kronos-gluonts",
+    }
+    assert all(v["lookback"] == interfaces["kronos"]["lookback"] for v in interfaces.values())
+    assert {"hist-vol-rw", "lstm"} <= {m.model for m in default.enabled_models}
+    # `make bench-full` is the suite that produced the committed benchmarks/results/full/ (then named default)
+    full = load_suite(SUITES / "full.yaml")
+    assert full.n_origins == 24 and default.n_origins < full.n_origins
+    recorded = json.loads((ROOT / "benchmarks/results/full/run.json").read_text(encoding="utf-8"))
+    keep = lambda d: {k: v for k, v in d.items() if k not in ("name", "source")}  # noqa: E731
+    assert keep(json.loads(json.dumps(full.to_dict(), default=str))) == keep(recorded["suite_settings"])
     smoke = load_suite(SUITES / "smoke.yaml", overrides={"origins.n": 2})
     assert smoke.n_origins == 2
     assert Path(smoke.model("kronos").settings["checkpoint"]).resolve() == (TINY / "model").resolve()
@@ -222,6 +239,34 @@ def test_kronos_interfaces_give_identical_scores_for_the_same_seed(run):
     # daily bars with holidays: sktime keeps the real timestamps, like the pipeline
     if "kronos-sktime" in INTERFACES:
         pd.testing.assert_frame_equal(w.loc["kronos-sktime", cols], ref[cols])
+
+
+def test_the_interface_table_counts_identical_paths_by_calendar(run):
+    """Regular hourly bars: every adapter draws the pipeline's paths. Daily RB0 bars (weekends, holidays): sktime
+    keeps the timestamps (identical); Darts and GluonTS relabel contexts with gaps, whose paths then differ."""
+    if len(INTERFACES) < 2:
+        pytest.skip("no Kronos adapter importable")
+    _, result, files, base = run
+    table = summarise(result)["interfaces"].set_index(["model", "calendar"])
+    assert set(table.index.get_level_values("model")) == set(INTERFACES[1:])
+    assert (table["pipeline"] == "kronos").all()
+    n_all = int((result.windows["model"] == "kronos").sum())
+    for label in INTERFACES[1:]:
+        assert table.loc[(label, "all"), "windows"] == n_all
+        regular = table.loc[(label, "regular")]
+        assert regular["identical_paths"] == regular["windows"]
+        assert regular["crps"] == pytest.approx(regular["crps_pipeline"], rel=1e-6)
+    if "kronos-sktime" in INTERFACES:
+        assert (("kronos-sktime", "relabelled") not in table.index) and table.loc[
+            ("kronos-sktime", "all"), "max_rel_crps_diff"
+        ] < 1e-6
+    for label in {"kronos-darts", "kronos-gluonts"} & set(INTERFACES):
+        relabelled = table.loc[(label, "relabelled")]  # RB0's daily contexts hold weekends/holidays
+        assert 0 < relabelled["windows"] and relabelled["identical_paths"] < relabelled["windows"]
+        assert relabelled["max_rel_crps_diff"] > 1e-3
+    md = (base / "out" / "report.md").read_text(encoding="utf-8")
+    assert "## Kronos interfaces" in md and "relabelled" in md
+    assert pd.read_csv(files["interfaces"]).shape[0] == len(table)
 
 
 def test_metrics_per_step_and_aggregated_per_step_match_a_hand_computation(run):

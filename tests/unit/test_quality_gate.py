@@ -306,7 +306,7 @@ def test_quality_suite_keeps_the_default_suite_windows_and_baselines(gate):
     from kronos_plugins.benchmark.suite import load_suite
 
     root = QUALITY.parents[1] / "benchmarks" / "suites"
-    quality, default = load_suite(root / "quality.yaml"), load_suite(root / "default.yaml")
+    quality, default = load_suite(root / "quality.yaml"), load_suite(root / "full.yaml")
     assert gate.suite_mismatches(quality, default) == []
     assert gate.GATED in [m.label for m in quality.enabled_models]
     assert quality.model(gate.GATED).settings["lookback"] is None  # the pipeline's default context
