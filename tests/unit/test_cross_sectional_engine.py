@@ -49,6 +49,12 @@ def _frames() -> dict[str, pd.DataFrame]:
     gap = _bars(DAYS, seed=11)
     frames["gap"] = gap.drop(index=[ORIGIN])  # no bar on the origin
     frames["gone"] = _bars(DAYS[: 65 + 1], seed=12)  # last bar on the origin: nothing after it
+    split = _bars(DAYS, seed=13)
+    after = split.index > DAYS[66]
+    split.loc[after, ["open", "high", "low", "close"]] *= (
+        10.0  # an unadjusted 10:1 reverse split, after the origin
+    )
+    frames["split"] = split
     return frames
 
 
@@ -103,13 +109,21 @@ def test_signals_at_a_date_do_not_change_when_later_bars_change(universe, tiny_p
 def test_excluded_assets_are_reported_with_their_reason(universe):
     result = run_engine(universe, [Reversal(5)], horizon=3, step=3, min_history=40, origins=[ORIGIN])
     reasons = dict(zip(result.exclusions["asset"], result.exclusions["reason"], strict=True))
-    assert reasons == {"late": "short history", "gap": "no bar on the date", "gone": "no bar after the date"}
+    assert reasons == {
+        "late": "short history",
+        "gap": "no bar on the date",
+        "gone": "no bar after the date",
+        "split": "price break in the holding period",
+    }
     row = result.schedule.iloc[0]
-    assert (row["n_assets"], row["n_eligible"], row["n_scored"]) == (9, 7, 6)
-    assert set(result.signals["asset"]) == {f"ok{i}" for i in range(6)} | {
-        "gone"
-    }  # scored or not, it had a signal
-    assert "gone" not in set(result.returns["asset"])
+    assert (row["n_assets"], row["n_eligible"], row["n_scored"]) == (10, 8, 6)
+    # scored or not, an eligible asset had a signal (its exclusion from scoring reads only later bars)
+    assert set(result.signals["asset"]) == {f"ok{i}" for i in range(6)} | {"gone", "split"}
+    assert not {"gone", "split"} & set(result.returns["asset"])
+    kept = run_engine(
+        universe, [Reversal(5)], horizon=3, step=3, min_history=40, origins=[ORIGIN], max_bar_ratio=None
+    )
+    assert kept.returns.set_index("asset").loc["split", "forward_return"] > 5.0  # the break as a 10x "return"
 
 
 def test_kronos_makes_one_batched_forecast_call_per_date_over_ragged_contexts(

@@ -160,6 +160,7 @@ def test_k_shrinks_to_the_eligible_assets_and_says_so():
 
 def test_max_drawdown_and_annualised_statistics_by_hand():
     assert max_drawdown([0.1, -0.2, 0.05]) == pytest.approx(1 - 0.88 / 1.1)
+    assert max_drawdown([0.1, -1.5, 0.2]) == pytest.approx(1.0)  # a loss beyond the capital ruins it, no more
     periods = pd.DataFrame(
         {"gross": [0.02, 0.0], "net": [0.01, -0.01], "turnover": [1.0, 0.5], "cost": [0.01, 0.01]}
     )

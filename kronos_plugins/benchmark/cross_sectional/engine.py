@@ -11,7 +11,10 @@ At an origin t (a trading day of the universe's calendar, see `universe.rebalanc
 * the **forward return** is the close of the asset's last bar on or before the exit day (the `horizon`-th
   next trading day) over its close at t, minus 1, when that bar is after t; an asset with no bar after t up to
   the exit is unscored at t (reason ``"no bar after the date"``): it could not have been traded out at a known
-  price. This is the only read of bars after t and it only feeds the scores.
+  price. An asset whose close moves by more than a factor `max_bar_ratio` from one bar to the next inside
+  the holding period is unscored too (reason ``"price break in the holding period"``): such a jump is an
+  unadjusted split or a data error (a 200x "return" of one Philippine penny stock), not a return a portfolio
+  could earn or lose. This is the only read of bars after t and it only feeds the scores.
 
 Every exclusion is a row of `EngineResult.exclusions` and is counted in the report.
 """
@@ -29,7 +32,12 @@ from .universe import Universe, rebalance_schedule
 
 __all__ = ["EXCLUSION_REASONS", "EngineResult", "run_engine"]
 
-EXCLUSION_REASONS = ("no bar on the date", "short history", "no bar after the date")
+EXCLUSION_REASONS = (
+    "no bar on the date",
+    "short history",
+    "no bar after the date",
+    "price break in the holding period",
+)
 
 
 @dataclass
@@ -74,6 +82,7 @@ def run_engine(
     seed: int = 0,
     max_dates: int | None = None,
     origins: Sequence[pd.Timestamp] | None = None,
+    max_bar_ratio: float | None = 3.0,
     progress: Callable[[str], None] | None = None,
 ) -> EngineResult:
     """Run every model at every rebalance date of a universe.
@@ -95,9 +104,14 @@ def run_engine(
         Keep only the first `max_dates` origins (smoke runs).
     origins : sequence of timestamps, optional
         Keep only these origins of the schedule (tests).
+    max_bar_ratio : float or None, default=3.0
+        A bar-to-bar close ratio above it (or below its inverse) inside the holding period leaves the asset
+        unscored at that date; None keeps every forward return.
     progress : callable, optional
         Called with a line per date.
     """
+    if max_bar_ratio is not None and not max_bar_ratio > 1.0:
+        raise ValueError(f"`max_bar_ratio` must be > 1 or None, got {max_bar_ratio!r}.")
     if not models:
         raise ValueError("`models` is empty: give at least one signal model.")
     names = [m.name for m in models]
@@ -147,11 +161,18 @@ def run_engine(
             s = stamps[a]
             i0 = int(np.searchsorted(s, t, side="right")) - 1
             i1 = int(np.searchsorted(s, e, side="right")) - 1
-            if i1 > i0:
-                ret_rows.append((origin, a, closes[a][i1] / closes[a][i0] - 1.0))
-                n_scored += 1
-            else:
+            if i1 <= i0:
                 exc_rows.append((origin, a, "no bar after the date"))
+                continue
+            path = closes[a][i0 : i1 + 1]
+            ratios = path[1:] / path[:-1]
+            if max_bar_ratio is not None and (
+                ratios.max() > max_bar_ratio or ratios.min() < 1.0 / max_bar_ratio
+            ):
+                exc_rows.append((origin, a, "price break in the holding period"))
+                continue
+            ret_rows.append((origin, a, path[-1] / path[0] - 1.0))
+            n_scored += 1
         sched_rows.append((origin, exit_, position, len(assets), len(eligible), n_scored))
         if len(eligible) < 2:
             if progress:

@@ -139,8 +139,9 @@ def backtest(
 
 
 def max_drawdown(returns: np.ndarray) -> float:
-    """Largest fall of the compounded equity curve from its running peak (a positive fraction; 0 if none)."""
-    equity = np.cumprod(1.0 + np.asarray(returns, dtype=np.float64))
+    """Largest fall of the compounded equity curve from its running peak (a fraction in [0, 1]; a period
+    return below -100 % ruins the portfolio: drawdown 1)."""
+    equity = np.maximum(np.cumprod(1.0 + np.asarray(returns, dtype=np.float64)), 0.0)  # ruined stays at 0
     peak = np.maximum.accumulate(np.concatenate([[1.0], equity]))[1:]
     return float(np.max(1.0 - equity / peak)) if len(equity) else float("nan")
 

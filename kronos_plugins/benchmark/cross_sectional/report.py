@@ -179,7 +179,7 @@ def write_report(res: SuiteResult, out: str | Path, *, command: str, commit: str
         lines.append(
             f"{len(cov)} rebalance dates ({pd.Timestamp(cov['origin'].min()).date()} .. {pd.Timestamp(cov['origin'].max()).date()}), "
             f"every {u['step']} trading days, horizon {u['horizon']} trading days, top/bottom k = {u['top_k']}, "
-            f"min history {u['min_history']} bars. Assets in the universe: {int(cov['n_assets'].max())}; eligible per date: "
+            f"min history {u['min_history']} bars, price-break ratio {u['max_bar_ratio']}. Assets in the universe: {int(cov['n_assets'].max())}; eligible per date: "
             f"mean {cov['n_eligible'].mean():.1f}, min {int(cov['n_eligible'].min())}; scored per date: mean {cov['n_scored'].mean():.1f}."
         )
         lines.append("")

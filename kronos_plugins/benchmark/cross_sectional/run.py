@@ -139,6 +139,7 @@ def run_suite(
             step=us.step,
             min_history=us.min_history,
             seed=suite.seed,
+            max_bar_ratio=us.max_bar_ratio,
             max_dates=max_dates if max_dates is not None else us.max_dates,
             progress=progress,
         )

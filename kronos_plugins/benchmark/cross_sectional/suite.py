@@ -29,7 +29,7 @@ from typing import Any
 __all__ = ["CrossSectionalSuite", "UniverseSettings", "build_models", "load_suite"]
 
 _MODEL_KINDS = ("kronos", "baseline", "momentum", "reversal")
-_UNIVERSE_KEYS = {"step", "horizon", "min_history", "top_k", "max_dates"}
+_UNIVERSE_KEYS = {"step", "horizon", "min_history", "top_k", "max_dates", "max_bar_ratio"}
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,7 @@ class UniverseSettings:
     min_history: int
     top_k: int
     max_dates: int | None = None
+    max_bar_ratio: float | None = 3.0
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,9 @@ def load_suite(path: str | Path) -> CrossSectionalSuite:
                 min_history=_int(u.get("min_history"), f"universes.{uname}.min_history", 2),
                 top_k=_int(u.get("top_k"), f"universes.{uname}.top_k"),
                 max_dates=None if max_dates is None else _int(max_dates, f"universes.{uname}.max_dates"),
+                max_bar_ratio=None
+                if u.get("max_bar_ratio", 3.0) is None
+                else float(u.get("max_bar_ratio", 3.0)),
             )
         )
     models = raw.get("models")
