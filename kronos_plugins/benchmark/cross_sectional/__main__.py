@@ -42,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     from .suite import load_suite
 
     suite = load_suite(args.suite)
+    commit = _commit()  # the code that runs, read before the run (others may commit meanwhile)
     res = run_suite(
         suite,
         progress=None if args.quiet else (lambda line: print(line, flush=True)),
@@ -58,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     ]
     if args.max_dates is not None:
         shown += ["--max-dates", str(args.max_dates)]
-    path = write_report(res, args.out, command=shlex.join(shown), commit=_commit())
+    path = write_report(res, args.out, command=shlex.join(shown), commit=commit)
     print(f"wrote {path} ({res.seconds / 60:.1f} min)")
     return 0
 
