@@ -64,15 +64,18 @@ def main(argv=None) -> int:
     torch.set_num_threads(args.threads)
     frame, source = _data(args.bars, args.asset)
     cfg = FinetuneConfig.coerce(None, steps=args.steps, batch_size=args.batch_size, progress=False)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     result = finetune(None, frame, cfg)
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    load = os.getloadavg()
 
     doc = {
         "bars": len(frame),
         "data": source,
         "threads": args.threads,
         "wall_s": round(wall, 2),
+        "cpu_s": round(cpu, 2),
+        "load_average_1_5_15": [round(x, 2) for x in load],
         "steps": result.steps,
         "steps_budget": cfg.steps,
         "batch_size": cfg.batch_size,
@@ -90,11 +93,11 @@ def main(argv=None) -> int:
     }
     table = "\n".join(
         [
-            "| bars | threads | steps (budget) x batch | wall time | validation loss before -> after | "
+            "| bars | threads | steps (budget) x batch | wall time | CPU time | validation loss before -> after | "
             "train loss first -> last |",
-            "|---|---|---|---|---|---|",
+            "|---|---|---|---|---|---|---|",
             f"| {doc['bars']:,} | {args.threads} | {result.steps} ({cfg.steps}) x {cfg.batch_size} | "
-            f"{wall:.1f} s | {result.val_loss_before:.4f} -> {result.val_loss_after:.4f} | "
+            f"{wall:.1f} s | {cpu:.1f} s | {result.val_loss_before:.4f} -> {result.val_loss_after:.4f} | "
             f"{result.train_loss_first:.4f} -> {result.train_loss_last:.4f} |",
         ]
     )
@@ -104,11 +107,12 @@ def main(argv=None) -> int:
         text = (
             "# Fine-tuning speed: the bundled checkpoint on 5,000 bars\n\n"
             f"Budget (issue #17): at most 2 minutes on 2 cores. Data: {source}. Default `FinetuneConfig` "
-            "(model stage only, validation tail 10 %, early stopping with patience 3).\n\n"
+            f"(model stage only, validation tail {cfg.val_fraction:.0%}, early stopping with patience {cfg.patience}).\n\n"
             f"{table}\n\n"
             f"- Command: `{command}`\n"
             f"- Machine: {platform.platform()}, {os.cpu_count()} CPU cores ({doc['cpu']}), torch {torch.__version__}, "
-            f"commit {doc['commit']}; other processes shared the cores.\n"
+            f"commit {doc['commit']}; load average during the run {doc['load_average_1_5_15']} (1/5/15 min): "
+            "other processes shared the cores, so the wall time is an upper bound.\n"
         )
         with open(args.out, "w", encoding="utf-8") as f:
             f.write(text)

@@ -34,8 +34,8 @@ def finetuned_settings() -> dict[str, Setting]:
     """The registry schema of ``kronos-finetuned``: the Kronos settings plus the fine-tuning budget."""
     return {
         **kronos_settings(),
-        "steps": Setting(300, int_at_least(1), "a positive integer (optimizer steps, the budget)"),
-        "batch_size": Setting(32, int_at_least(1), "a positive integer (windows per step)"),
+        "steps": Setting(200, int_at_least(1), "a positive integer (optimizer steps, the budget)"),
+        "batch_size": Setting(16, int_at_least(1), "a positive integer (windows per step)"),
         "lr": Setting(1e-4, float_in(0.0, 1.0), "a learning rate in (0, 1]"),
         "context": Setting(
             None, int_at_least(2, optional=True), "an integer >= 2 (or null: the checkpoint's)"
@@ -73,8 +73,8 @@ class KronosFinetunedModel(KronosPipelineModel):
 
     def __init__(
         self,
-        steps: int = 300,
-        batch_size: int = 32,
+        steps: int = 200,
+        batch_size: int = 16,
         lr: float = 1e-4,
         context: int | None = None,
         horizon: int = 32,

@@ -81,7 +81,7 @@ class FinetuneConfig:
     by ``benchmarks/speed/bench_finetune.py``, results in ``benchmarks/results/finetune_speed.md``).
     """
 
-    steps: int = 120  # optimizer steps of the model stage: the step budget
+    steps: int = 200  # optimizer steps of the model stage: the step budget
     batch_size: int = 16  # windows per step
     lr: float = 1e-4  # peak learning rate (AdamW), warm-up then cosine to lr * min_lr_ratio
     min_lr_ratio: float = 0.1
@@ -94,8 +94,8 @@ class FinetuneConfig:
     horizon: int = 32  # bars after the context that are trained on
     val_fraction: float = 0.1  # last fraction of each series (before `origin`) held out for validation
     val_windows: int = 64  # validation windows, spread over the validation tails
-    eval_every: int = 20  # validation (and early-stopping check) every this many steps
-    patience: int | None = 3  # stop after this many validations without improvement; None: never stop early
+    eval_every: int = 25  # validation (and early-stopping check) every this many steps
+    patience: int | None = 4  # stop after this many validations without improvement; None: never stop early
     min_delta: float = 0.0  # an improvement must lower the validation loss by more than this
     restore_best: bool = True  # end with the weights of the best validation loss
     freeze: list[str] = field(default_factory=list)  # parameter-name patterns to keep fixed (model stage)
