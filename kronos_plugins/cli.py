@@ -873,7 +873,7 @@ def finetune_main(argv: Sequence[str] | None = None, prog: str = "kronos-train f
     is one series; `kronos_plugins.training.finetune.finetune` trains a copy of the checkpoint on it (the model
     stage; the last ``--val-fraction`` of each series validates and stops the training early) and the result
     is written to ``--out``: ``model/`` and ``tokenizer/`` (safetensors), ``bundle.json``, ``finetune.json``
-    and ``MODEL_CARD.md``, loadable with ``KronosPipeline.from_pretrained(DIR)``, ``kronos forecast --model
+    and ``MODEL_CARD.md``, loadable with ``KronosPipeline.from_pretrained(DIR)``, ``kronos forecast --checkpoint
     DIR`` and every adapter. ``--origin DATE`` drops the bars at or after a forecast origin first.
 
     Returns
@@ -900,9 +900,13 @@ def finetune_main(argv: Sequence[str] | None = None, prog: str = "kronos-train f
         metavar="KEY=COLUMN",
         help='Kronos column (or timestamps) -> your column, e.g. close="Adj Close" timestamps=Date',
     )
-    parser.add_argument("--model", help="checkpoint to start from (directory or hub id; default: bundled)")
     parser.add_argument(
-        "--tokenizer", help="its tokenizer (optional for published ids and bundle directories)"
+        "--checkpoint",
+        help="checkpoint to start from: a hub id, a directory with model/ and tokenizer/, or a model directory "
+        "with --tokenizer (default: the bundled checkpoint), as in `kronos forecast`",
+    )
+    parser.add_argument(
+        "--tokenizer", help="tokenizer directory or hub id, when --checkpoint is a model only"
     )
     parser.add_argument("--max-context", type=int, help="model window (default: the checkpoint's)")
     parser.add_argument("--origin", help="forecast origin: bars at or after this timestamp are never read")
@@ -958,14 +962,14 @@ def finetune_main(argv: Sequence[str] | None = None, prog: str = "kronos-train f
         frames = [read_bars(f, **options) for f in args.data]
         val = [read_bars(f, **options) for f in args.val_data] if args.val_data else None
         pipe = KronosPipeline.from_pretrained(
-            args.model,
+            args.checkpoint,
             args.tokenizer,
             max_context=args.max_context,
             device=args.device,
             share_weights=False,
         )
         result = finetune(
-            pipe, frames, val_data=val, origin=args.origin, base=args.model or "bundled", **settings
+            pipe, frames, val_data=val, origin=args.origin, base=args.checkpoint or "bundled", **settings
         )
     except (KronosInputError, ValueError, FileNotFoundError) as err:
         print(f"{prog}: error: {err}", file=sys.stderr)

@@ -13,7 +13,7 @@ from kronos_plugins.cli import main, train_main
 from tests.conftest import REFERENCE
 
 TINY = REFERENCE / "tiny-learnte"
-BASE = ["--model", str(TINY / "model"), "--tokenizer", str(TINY / "tokenizer"), "--max-context", "64"]
+BASE = ["--checkpoint", str(TINY / "model"), "--tokenizer", str(TINY / "tokenizer"), "--max-context", "64"]
 FAST = ["--steps", "6", "--context", "16", "--horizon", "8", "--batch-size", "8", "--no-progress", "--quiet"]
 
 
@@ -38,6 +38,11 @@ def test_finetune_a_csv_file_with_a_column_mapping(csv_file, tmp_path, capsys):
     tuned = KronosPipeline.from_pretrained(out)
     base = KronosPipeline.from_pretrained(TINY / "model", TINY / "tokenizer", max_context=64)
     assert not torch_equal(tuned.model.state_dict(), base.model.state_dict())
+    # `kronos forecast --checkpoint DIR` reads the fine-tuned checkpoint
+    fc = tmp_path / "fc.csv"
+    forecast = [str(csv_file), "--column-mapping", "close=Adj Close", "--checkpoint", str(out)]
+    assert main(["forecast", *forecast, "--horizon", "3", "--samples", "4", "--out", str(fc)]) == 0
+    assert fc.is_file()
 
 
 def torch_equal(a, b) -> bool:
