@@ -292,6 +292,10 @@ class Calibrator:
 
     def _calibrate(self, forecast: KronosForecast, series, request) -> KronosForecast:
         config, H = self.config, request.horizon
+        if isinstance(request.seed, tuple) and len(request.seed) != len(series):
+            raise KronosInputError(
+                f"`seed` has {len(request.seed)} seeds for {len(series)} series; pass one per series."
+            )
         window = request.lookback or self.pipeline.max_context
         realised = [s.realised() for s in series]
         samples = _check_samples(forecast.samples, len(series), H)

@@ -70,6 +70,17 @@ def test_a_bad_list_of_seeds_is_a_clear_error(tiny_pipeline, ohlcv_input, kwargs
         tiny_pipeline.forecast(_windows(ohlcv_input, n=3), horizon=2, num_samples=2, **kwargs)
 
 
+def test_calibrating_a_held_forecast_with_too_few_seeds_is_a_clear_error(tiny_pipeline, ohlcv_input):
+    frames = _windows(ohlcv_input, n=3, length=120)
+    fc = tiny_pipeline.forecast(frames, horizon=2, num_samples=4, seed=[1, 2, 3])
+    layer = Calibrator(tiny_pipeline, {"n_origins": 4, "min_origins": 4})
+    with pytest.raises(KronosInputError, match=r"`seed` has 2 seeds for 3 series"):
+        layer.calibrate(fc, frames, seed=[1, 2])
+    again = layer.calibrate(fc, frames, seed=[1, 2, 3])  # the forecast's own seeds: as a calibrated forecast
+    direct = layer.forecast(frames, horizon=2, num_samples=4, seed=[1, 2, 3])
+    np.testing.assert_allclose(again.samples, direct.samples, rtol=1e-6)
+
+
 # --------------------------------------------------------------------------------------------------------
 # The harness
 # --------------------------------------------------------------------------------------------------------
