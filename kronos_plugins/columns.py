@@ -1,14 +1,17 @@
-"""Construction of columns a series lacks, by documented rules (reported, never silent).
+"""Columns: which user column holds which Kronos column, and construction of columns a series lacks, by
+documented rules (reported, never silent).
 
-Kronos models six columns: open, high, low, close, volume, amount. Two rules come from the reference
-implementation (`complete_volume_amount`); one serves univariate users of the adapters (`frame_from_close`).
+Kronos models six columns: open, high, low, close, volume, amount. `resolve_columns` is the one resolver of
+user column names (``column_mapping`` first, then exact names, then names ignoring case; the pipeline's
+validation and every adapter use it). Two construction rules come from the reference implementation
+(`complete_volume_amount`); one serves univariate users of the adapters (`frame_from_close`).
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
-from .validation import KRONOS_COLUMNS, PRICE_COLUMNS, KronosInputError
+from .validation import KRONOS_COLUMNS, PRICE_COLUMNS, KronosInputError, resolve_columns
 
 
 def complete_volume_amount(frame: pd.DataFrame) -> tuple[pd.DataFrame, tuple[str, ...]]:
@@ -50,4 +53,4 @@ def frame_from_close(close: pd.Series, name: str = "series") -> pd.DataFrame:
     )
 
 
-__all__ = ["KRONOS_COLUMNS", "complete_volume_amount", "frame_from_close"]
+__all__ = ["KRONOS_COLUMNS", "complete_volume_amount", "frame_from_close", "resolve_columns"]

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..calendar import infer_future_timestamps
-from ..columns import frame_from_close
+from ..columns import frame_from_close, resolve_columns
 from ..preparation import MIN_CONTEXT_BARS
 from ..validation import KRONOS_COLUMNS, KronosInputError, prepare_context
 from ._common import KronosSettings, base_name, finetune_settings, require
@@ -417,24 +417,16 @@ class KronosForecaster(_BaseForecaster):
         return KronosSettings.from_args(self.get_params(deep=False))
 
     def _layout(self, y) -> tuple[str, dict]:
-        """Decide how ``y`` reads as Kronos input: ("ohlcv" or "close", y column -> Kronos column)."""
+        """Decide how ``y`` reads as Kronos input: ("ohlcv" or "close", y column -> Kronos column).
+
+        Which column holds which Kronos column is `kronos_plugins.columns.resolve_columns` (the pipeline's
+        rule: ``column_mapping`` first, then the names, ignoring case); this method only chooses the layout.
+        """
         if isinstance(y, pd.Series):
             return "close", {y.name: "close"}
         mapping = dict(self.column_mapping or {})
-        missing = [v for v in mapping.values() if v not in y.columns]
-        if missing:
-            raise KronosInputError(
-                f"`column_mapping` names {missing}, which are not columns of `y`; columns found: "
-                f"{list(y.columns)}."
-            )
-        from_user = {v: k for k, v in mapping.items()}
-        kronos = {}
-        for c in y.columns:
-            if c in from_user:
-                kronos[c] = from_user[c]
-            elif isinstance(c, str) and c.casefold() in KRONOS_COLUMNS:
-                kronos[c] = c.casefold()
-        if not kronos:
+        named = [c for c in y.columns if isinstance(c, str) and c.casefold() in KRONOS_COLUMNS]
+        if not mapping and not named:
             if y.shape[1] > 1:
                 warnings.warn(
                     f"`y` has columns {list(y.columns)}, none of them a Kronos column (open, high, low, close, "
@@ -445,24 +437,28 @@ class KronosForecaster(_BaseForecaster):
                     stacklevel=3,
                 )
             return "close", {c: "close" for c in y.columns}
-        if y.shape[1] == 1 and kronos.get(y.columns[0]) == "close":
-            return "close", kronos
+        if y.shape[1] == 1:
+            (c,) = y.columns
+            if mapping.get("close") == c or (not mapping and str(c).casefold() == "close"):
+                return "close", {c: "close"}
+        sources = resolve_columns(y, "y", mapping)  # Kronos column -> column of y
+        kronos = {c: k for k, c in sources.items()}
         others = [c for c in y.columns if c not in kronos]
+        for c in others:
+            k = c.casefold() if isinstance(c, str) else None
+            if k in sources:
+                pair = sorted((sources[k], c), key=list(y.columns).index)  # in the order of y's columns
+                raise KronosInputError(
+                    f"`y` columns {pair[0]!r} and {pair[1]!r} both read as Kronos column `{k}`; keep one, or say "
+                    f"which to use with `column_mapping={{'{k}': {pair[0]!r}}}`."
+                )
         if others:
             raise KronosInputError(
                 f"`y` column(s) {others} are not Kronos columns, so Kronos cannot forecast them; `y` must hold "
                 "one instrument's open, high, low, close (and optionally volume, amount). Drop those columns, "
                 "or map them with `column_mapping`, e.g. `column_mapping={'close': 'Adj Close'}`."
             )
-        seen: dict[str, object] = {}
-        for c, k in kronos.items():
-            if k in seen:
-                raise KronosInputError(
-                    f"`y` columns {seen[k]!r} and {c!r} both read as Kronos column `{k}`; keep one, or say which "
-                    f"to use with `column_mapping={{'{k}': {seen[k]!r}}}`."
-                )
-            seen[k] = c
-        return "ohlcv", kronos
+        return "ohlcv", {c: kronos[c] for c in y.columns}
 
     def _check(self, y) -> None:
         """Run the pipeline's input checks now, so that bad data fails in fit/update rather than in predict."""

@@ -408,7 +408,11 @@ def test_nan_unsorted_and_repeated_timestamps_raise_naming_the_problem():
     [
         (_bars(30)[["Close", "Volume"]], {}, r"missing the required column\(s\) \['open', 'high', 'low'\]"),
         (_bars(30).assign(Ticker=1.0), {}, r"\['Ticker'\] are not Kronos columns"),
-        (_bars(30), {"column_mapping": {"close": "Adj Close"}}, r"`column_mapping` names \['Adj Close'\]"),
+        (
+            _bars(30),
+            {"column_mapping": {"close": "Adj Close"}},
+            r"`column_mapping` maps 'close' to 'Adj Close', which is not a column of `y`",
+        ),
         (_bars(30).assign(close=1.0), {}, r"columns 'Close' and 'close' both read as Kronos column `close`"),
         (_bars(5), {}, r"has 5 rows; Kronos needs at least 8"),
         (_closes(30).to_frame().assign(px=lambda d: d.px - 100), {}, r"must be > 0.*holds closes only"),
