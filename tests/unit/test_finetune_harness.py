@@ -48,6 +48,11 @@ def test_fit_fine_tunes_on_the_history_and_forecasts_in_the_harness_contract(his
     assert any(not torch.equal(base[k], tuned[k]) for k in base)
     paths = model.forecast(history.iloc[-40:], horizon=5, num_samples=4, seed=1)
     assert paths.shape == (4, 5) and np.isfinite(paths).all()
+    # the harness' batched path forecasts with the fine-tuned weights too, not the base ones
+    batch = model.forecast_batch([history.iloc[-40:]], horizon=5, num_samples=4, seeds=[1])
+    np.testing.assert_array_equal(batch[0], paths)
+    base_paths = _model().pipeline().forecast(history.iloc[-40:], horizon=5, num_samples=4, seed=1).samples
+    assert not np.allclose(base_paths[0, :, :, 3], paths)  # close column of the base checkpoint's paths
 
 
 def test_the_weights_are_cached_per_history_in_memory_and_on_disk(history, monkeypatch, tmp_path):
