@@ -22,11 +22,14 @@ Examples
 from .augment import generate_synthetic
 from .config import AugmentConfig, DataConfig, StageConfig, TrainConfig, TrainConfigError, load_config
 from .data import Series, WindowDataset, WindowSampler, load_series, normalise_window, series_from_frame
+from .finetune import FinetuneConfig, FinetuneResult, finetune
 from .trainer import TrainResult, model_loss, tokenizer_loss, train
 
 __all__ = [
     "AugmentConfig",
     "DataConfig",
+    "FinetuneConfig",
+    "FinetuneResult",
     "Series",
     "StageConfig",
     "TrainConfig",
@@ -34,6 +37,7 @@ __all__ = [
     "TrainResult",
     "WindowDataset",
     "WindowSampler",
+    "finetune",
     "generate_synthetic",
     "load_config",
     "load_series",
