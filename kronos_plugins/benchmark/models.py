@@ -24,6 +24,9 @@ Kronos runs through each of its four interfaces, each called through its host's 
     :class:`kronos_plugins.adapters.gluonts.KronosPredictor` ``predict`` on a one-entry dataset with a
     ``(6, T)`` target.
 
+``kronos-finetuned`` is the pipeline on weights fine-tuned (:func:`kronos_plugins.training.finetune`) on each
+dataset's rows before its first origin, so it scores the same windows as every other model without seeing them.
+
 ``kronos-calibrated`` is the pipeline under the calibration layer (:class:`kronos_plugins.calibration.Calibrator`):
 its intervals are recalibrated from pseudo-forecasts inside each window's context, so it sees nothing the raw
 model does not. Its ``n_origins`` pseudo-forecasts run in one batched call.
@@ -47,6 +50,7 @@ from typing import Any
 
 from kronos_plugins.calendar import regular_calendar
 
+from .finetuned import KronosFinetunedModel, finetuned_settings
 from .kronos_models import (
     KronosCalibratedModel,
     KronosDartsModel,
@@ -245,6 +249,16 @@ REGISTRY: dict[str, ModelSpec] = {
             kronos=True,
             batches=True,
             cost=25.0,
+        ),
+        ModelSpec(
+            "kronos-finetuned",
+            "Kronos fine-tuned on each dataset's history before its first origin (KronosPipeline.forecast)",
+            finetuned_settings(),
+            KronosFinetunedModel,
+            requires=("torch",),
+            kronos=True,
+            needs_fit=True,
+            cost=3.0,
         ),
         ModelSpec(
             "kronos-darts",

@@ -79,3 +79,87 @@ def test_the_weights_are_cached_per_history_in_memory_and_on_disk(history, monke
 def test_forecast_before_fit_is_an_error(history):
     with pytest.raises(RuntimeError, match="after `fit"):
         _model().forecast(history, horizon=2, num_samples=2, seed=0)
+
+
+def _bars_csv(path, n: int = 260, seed: int = 0, after: int | None = None):
+    """Regular hourly bars; with `after`, every bar from row `after` on is replaced by a different walk."""
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    r = rng.normal(0, 0.01, n)
+    if after is not None:
+        r[after:] = np.random.default_rng(seed + 99).normal(0.02, 0.05, n - after)
+    close = 100 * np.exp(np.cumsum(r))
+    open_ = np.r_[close[0], close[:-1]]
+    pd.DataFrame(
+        {
+            "timestamps": pd.date_range("2024-01-01", periods=n, freq="h"),
+            "open": open_,
+            "high": np.maximum(open_, close) * 1.002,
+            "low": np.minimum(open_, close) * 0.998,
+            "close": close,
+            "volume": rng.integers(100, 1000, n).astype(float),
+        }
+    ).to_csv(path, index=False)
+    return path
+
+
+def test_the_harness_fine_tunes_before_the_first_origin_only(monkeypatch, tmp_path):
+    """Through `run_suite`: bars after the first origin changed -> the forecast AT the first origin (whose
+    context precedes it) is identical, so the fine-tuned weights saw nothing after it; and the fine-tuned
+    forecasts differ from zero-shot ones on the same windows."""
+    import pandas as pd
+
+    from kronos_plugins.benchmark.runner import run_suite
+    from kronos_plugins.benchmark.suite import Suite
+
+    def run(csv):
+        monkeypatch.setattr(finetuned_module, "_TUNED", {})
+        kronos = {"checkpoint": str(TINY / "model"), "tokenizer": str(TINY / "tokenizer"), "max_context": 64}
+        suite = Suite.from_dict(
+            {
+                "name": "finetune-unit",
+                "datasets": [{"path": str(csv), "name": "bars", "start": 200}],
+                "context_length": 48,
+                "horizons": [2],
+                "origins": {"n": 3, "step": 20},
+                "num_samples": 8,
+                "seeds": [0],
+                "kronos": kronos,
+                "models": [
+                    {"model": "naive"},
+                    {"model": "kronos"},
+                    {
+                        "model": "kronos-finetuned",
+                        "steps": 6,
+                        "batch_size": 8,
+                        "lr": 3e-3,
+                        "context": 16,
+                        "horizon": 8,
+                        "patience": None,
+                    },
+                ],
+            }
+        )
+        result = run_suite(suite, workers=1, use_cache=False, progress=False)
+        assert result.windows["error"].isna().all(), result.windows["error"].dropna().tolist()
+        return result.steps.set_index(["model", "origin_index"]).sort_index()
+
+    clean = run(_bars_csv(tmp_path / "clean.csv"))
+    changed = run(_bars_csv(tmp_path / "changed.csv", after=201))  # from just after the first origin on
+    first = clean.loc["kronos-finetuned"].index.min()
+    # forecasts (median and interval widths), not scores: the targets after the origin changed on purpose
+    cols = ["timestamp", "y_pred", "width_50", "width_80", "width_95"]
+    pd.testing.assert_frame_equal(
+        clean.loc[("kronos-finetuned", first), cols], changed.loc[("kronos-finetuned", first), cols]
+    )
+    assert not np.allclose(  # the targets did change
+        clean.loc[("kronos-finetuned", first), "y_true"], changed.loc[("kronos-finetuned", first), "y_true"]
+    )
+    # a later origin's context includes changed bars, so its forecast differs (the perturbation is real)
+    last = clean.loc["kronos-finetuned"].index.max()
+    assert not np.allclose(
+        clean.loc[("kronos-finetuned", last), "y_pred"], changed.loc[("kronos-finetuned", last), "y_pred"]
+    )
+    # fine-tuning changed the forecasts of the same windows
+    assert not np.allclose(clean.loc["kronos-finetuned", "y_pred"], clean.loc["kronos", "y_pred"])

@@ -503,6 +503,7 @@ def test_registry_lists_baselines_and_every_kronos_interface():
         "kronos-sktime",
         "kronos-gluonts",
         "kronos-calibrated",
+        "kronos-finetuned",
     } <= set(REGISTRY)
 
 
