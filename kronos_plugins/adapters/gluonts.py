@@ -24,7 +24,7 @@ import pandas as pd
 from ..calibration import CalibrationConfig
 from ..columns import frame_from_close
 from ..config import SamplingConfig
-from ..validation import KRONOS_COLUMNS, PRICE_COLUMNS, KronosInputError, check_positive_int
+from ..validation import KRONOS_COLUMNS, KronosInputError, check_positive_int, resolve_columns
 from ._common import KronosSettings, base_name, finetune_settings, require
 
 require("gluonts", "KronosPredictor", "gluonts")
@@ -432,27 +432,23 @@ def _resolve_target_columns(target_columns: list[str] | None, column_mapping: di
                 "`column_mapping`."
             )
         return None
-    inverse = {v: k for k, v in (column_mapping or {}).items()}
-    resolved = []
-    for name in target_columns:
-        if name in inverse:
-            resolved.append(inverse[name])
-        elif name in KRONOS_COLUMNS:
-            resolved.append(name)
-        else:
-            raise KronosInputError(
-                f"`target_columns` entry {name!r} is not a Kronos column {list(KRONOS_COLUMNS)}; use those "
-                f"names or map it with `column_mapping`, e.g. `column_mapping={{'close': {name!r}}}`."
-            )
-    duplicated = sorted({c for c in resolved if resolved.count(c) > 1})
-    missing = [c for c in PRICE_COLUMNS if c not in resolved]
-    if duplicated or missing:
-        problem = f"repeated: {duplicated}" if duplicated else f"missing: {missing}"
+    # the library's one column resolver (exact name, mapping, or a unique case-insensitive match), applied to
+    # the row names as if they were a frame's columns; every row must then be a Kronos column
+    if len(set(target_columns)) < len(target_columns):
+        repeated = sorted({c for c in target_columns if target_columns.count(c) > 1})
         raise KronosInputError(
-            f"`target_columns` {target_columns} must name each Kronos column at most once and include "
-            f"{list(PRICE_COLUMNS)}; {problem}."
+            f"`target_columns` {target_columns} must name each Kronos column at most once; repeated: {repeated}."
         )
-    return resolved
+    sources = resolve_columns(pd.DataFrame(columns=list(target_columns)), "target_columns", column_mapping)
+    kronos_of = {label: col for col, label in sources.items()}
+    unknown = [name for name in target_columns if name not in kronos_of]
+    if unknown:
+        name = unknown[0]
+        raise KronosInputError(
+            f"`target_columns` entry {name!r} is not a Kronos column {list(KRONOS_COLUMNS)} (names match "
+            f"ignoring case); map it with `column_mapping`, e.g. `column_mapping={{'close': {name!r}}}`."
+        )
+    return [kronos_of[name] for name in target_columns]
 
 
 def _period_start_times(start: pd.Period, n: int) -> pd.DatetimeIndex:

@@ -116,6 +116,9 @@ def test_column_mapping_renames_target_rows(bars):
         multivariate(bars, OHLCV[:4])
     )
     np.testing.assert_array_equal(named.samples, mapped.samples)
+    # row names resolve as the pipeline resolves a frame's columns: a unique case-insensitive match is enough
+    (cased,) = make(target_columns=["Open", "HIGH", "low", "Close"]).predict(multivariate(bars, OHLCV[:4]))
+    np.testing.assert_array_equal(named.samples, cased.samples)
 
 
 def test_num_samples_in_predict_overrides_and_extends_the_same_paths(bars):
@@ -330,10 +333,13 @@ def test_forecasts_from_split_windows_do_not_see_bars_after_their_origin(bars, l
     "kwargs, match",
     [
         (
-            dict(target_columns=["open", "high", "low", "Close"]),
-            r"`target_columns` entry 'Close'.*column_mapping",
+            dict(target_columns=["open", "high", "low", "close", "price"]),
+            r"`target_columns` entry 'price'.*column_mapping",
         ),
-        (dict(target_columns=["open", "high", "low"]), r"`target_columns`.*missing: \['close'\]"),
+        (
+            dict(target_columns=["open", "high", "low"]),
+            r"`target_columns` is missing the required column\(s\) \['close'\]",
+        ),
         (dict(target_columns=["open", "high", "low", "close", "close"]), r"repeated: \['close'\]"),
         (dict(column_mapping={"close": "c"}), r"`column_mapping`.*`target_columns` is None"),
         (dict(num_samples=2.5), r"`num_samples`"),
