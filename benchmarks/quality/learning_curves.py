@@ -5,6 +5,12 @@
 
 Writes ``curves.csv`` (run, stage, step, bars_seen, val_loss) and ``curves.png``. Bars seen = step x batch x window
 (every window holds context + horizon bars). Runs are not committed; this table is.
+
+A run that continues another (a warm start from its final weights) is given as ``RUN_DIR=label@BASE_LABEL``: its
+bars seen start where the base run's ended, and its step-0 row (the base's final weights) is dropped.
+
+    python benchmarks/quality/learning_curves.py runs/v2-tokenizer=tokenizer-v2 runs/v2-model=real \
+        runs/v2-model-synth=real+30%synthetic runs/v2-model-long=real,continued@real
 """
 
 from __future__ import annotations
@@ -16,9 +22,12 @@ from pathlib import Path
 import pandas as pd
 
 
-def curves(runs: dict[str, Path]) -> pd.DataFrame:
+def curves(runs: dict[str, Path], continues: dict[str, str] | None = None) -> pd.DataFrame:
     rows = []
+    offsets: dict[str, int] = {}
     for label, run in runs.items():
+        base = (continues or {}).get(label)
+        offset = offsets[base] if base is not None else 0
         cfg = json.loads((run / "config.json").read_text())
         window = cfg["data"]["context"] + cfg["data"]["horizon"]
         log = pd.read_csv(run / "train_log.csv")
@@ -26,15 +35,19 @@ def curves(runs: dict[str, Path]) -> pd.DataFrame:
         for stage, part in val.groupby("stage"):
             batch = cfg[f"train_{stage}"]["batch_size"]
             for _, r in part.iterrows():
+                if base is not None and int(r["step"]) == 0:
+                    continue
                 rows.append(
                     {
                         "run": label,
                         "stage": stage,
                         "step": int(r["step"]),
-                        "bars_seen": int(r["step"]) * batch * window,
+                        "bars_seen": offset + int(r["step"]) * batch * window,
                         "val_loss": float(r["loss"]),
                     }
                 )
+            if stage == "model":
+                offsets[label] = offset + int(part["step"].max()) * batch * window
     return pd.DataFrame(rows)
 
 
@@ -43,8 +56,14 @@ def main() -> None:
     p.add_argument("runs", nargs="+", help="RUN_DIR=label")
     p.add_argument("--out", default="benchmarks/results/quality/learning_curves")
     args = p.parse_args()
-    runs = {label: Path(d) for d, label in (a.split("=", 1) for a in args.runs)}
-    table = curves(runs)
+    runs, continues = {}, {}
+    for arg in args.runs:
+        d, label = arg.split("=", 1)
+        if "@" in label:
+            label, base = label.split("@", 1)
+            continues[label] = base
+        runs[label] = Path(d)
+    table = curves(runs, continues)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     table.to_csv(out / "curves.csv", index=False)
