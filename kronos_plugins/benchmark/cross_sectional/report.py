@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .run import SuiteResult
+from .run import TABLES, SuiteResult
 
 __all__ = ["headline", "primary_signals", "write_report"]
 
@@ -109,15 +109,7 @@ def write_report(res: SuiteResult, out: str | Path, *, command: str, commit: str
     """Write every table as CSV, the plots and ``report.md`` into `out`; returns the report's path."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    for name in (
-        "ic_daily",
-        "ic_summary",
-        "portfolios",
-        "portfolio_returns",
-        "coverage",
-        "exclusions",
-        "timings",
-    ):
+    for name in TABLES:
         getattr(res, name).to_csv(out / f"{name}.csv", index=False, float_format="%.6g")
     head = headline(res)
     head.to_csv(out / "headline.csv", index=False, float_format="%.6g")

@@ -19,6 +19,17 @@ __all__ = ["SuiteResult", "evaluate", "run_suite"]
 TRADING_DAYS = 252
 
 
+TABLES = (
+    "ic_daily",
+    "ic_summary",
+    "portfolios",
+    "portfolio_returns",
+    "coverage",
+    "exclusions",
+    "timings",
+)  # the result's tables, in the order the report writes them as CSV
+
+
 @dataclass
 class SuiteResult:
     ic_daily: pd.DataFrame
@@ -100,18 +111,7 @@ def run_suite(
     t_start = time.perf_counter()
     models, checkpoints = build_models(suite)
     costs = Costs.from_bp(suite.cost_in_bp, suite.cost_out_bp)
-    parts = {
-        k: []
-        for k in (
-            "ic_daily",
-            "ic_summary",
-            "portfolios",
-            "portfolio_returns",
-            "coverage",
-            "exclusions",
-            "timings",
-        )
-    }
+    parts = {k: [] for k in TABLES}
     leakage = {}
     for us in suite.universes:
         universe = load_universe(us.name, split_version=suite.split_version)
