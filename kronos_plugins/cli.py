@@ -95,6 +95,19 @@ def main(argv: Sequence[str] | None = None) -> int:
 # ------------------------------------------------------------------------------------------------------------
 # reading a user's file of bars
 # ------------------------------------------------------------------------------------------------------------
+def add_column_mapping_argument(parser, prefix: str = "") -> None:
+    """``--column-mapping KEY=COLUMN ...`` (repeatable: every use adds to the list), as every command reads it."""
+    parser.add_argument(
+        "--column-mapping",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="KEY=COLUMN",
+        help=f'{prefix}your column names, e.g. close="Adj Close" timestamps=Date (keys: open, high, low, close, '
+        "volume, amount, timestamps; default: matched by name, ignoring case)",
+    )
+
+
 def parse_column_mapping(items: Sequence[str] | None) -> dict[str, str]:
     """``["close=Adj Close", "timestamps=Date"]`` -> ``{"close": "Adj Close", "timestamps": "Date"}``.
 
@@ -404,15 +417,7 @@ def forecast_main(argv: Sequence[str] | None = None, prog: str = "kronos forecas
         "--tokenizer", help="tokenizer directory or hub id, when --checkpoint is a model only"
     )
     parser.add_argument("--max-context", type=int, help="model window in bars (default: the checkpoint's)")
-    parser.add_argument(
-        "--column-mapping",
-        nargs="+",
-        action="extend",
-        default=[],
-        metavar="KEY=COLUMN",
-        help='your column names, e.g. close="Adj Close" timestamps=Date (keys: open, high, low, close, volume, '
-        "amount, timestamps; default: matched by name, ignoring case)",
-    )
+    add_column_mapping_argument(parser)
     parser.add_argument(
         "--lookback",
         type=int,
@@ -894,12 +899,7 @@ def finetune_main(argv: Sequence[str] | None = None, prog: str = "kronos-train f
         "--data", required=True, nargs="+", metavar="FILE", help="CSV/Parquet file(s) of bars"
     )
     parser.add_argument("--out", required=True, metavar="DIR", help="where the fine-tuned checkpoint goes")
-    parser.add_argument(
-        "--column-mapping",
-        nargs="+",
-        metavar="KEY=COLUMN",
-        help='Kronos column (or timestamps) -> your column, e.g. close="Adj Close" timestamps=Date',
-    )
+    add_column_mapping_argument(parser)
     parser.add_argument(
         "--checkpoint",
         help="checkpoint to start from: a hub id, a directory with model/ and tokenizer/, or a model directory "
@@ -1033,14 +1033,7 @@ def synth_main(argv: Sequence[str] | None = None, prog: str = "kronos-synth") ->
             help="CSV or Parquet file of OHLCV bars, instead of --asset (timestamp column found as by "
             "`kronos forecast`: timestamps, date, datetime, time, or --column-mapping timestamps=COL)",
         )
-        g.add_argument(
-            "--column-mapping",
-            nargs="+",
-            action="extend",
-            default=[],
-            metavar="KEY=COLUMN",
-            help='with --csv: your column names, e.g. close="Adj Close" timestamps=Date',
-        )
+        add_column_mapping_argument(g, "with --csv: ")
         g.add_argument(
             "--context-rows",
             type=int,

@@ -377,3 +377,16 @@ def test_published_suite_gives_each_checkpoint_its_context_and_needs_the_users_d
     assert lookback["kronos-small"] == lookback["kronos-base"] == 512
     assert suite.context_length >= max(v for v in lookback.values() if v)
     assert {"autoarima", "lstm", "hist-vol-rw"} <= set(lookback)
+
+
+def test_column_mapping_is_repeatable_and_read_alike_by_every_command():
+    """`--column-mapping` used twice adds to the mapping (it once kept only the last use in `finetune`)."""
+    import argparse
+
+    from kronos_plugins.cli import add_column_mapping_argument, parse_column_mapping
+
+    parser = argparse.ArgumentParser()
+    add_column_mapping_argument(parser)
+    args = parser.parse_args(["--column-mapping", "close=Adj Close", "--column-mapping", "timestamps=Date"])
+    assert parse_column_mapping(args.column_mapping) == {"close": "Adj Close", "timestamps": "Date"}
+    assert parse_column_mapping(parser.parse_args([]).column_mapping) == {}
