@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -17,6 +18,36 @@ torch.set_num_threads(1)
 FIXTURES = Path(__file__).parent / "fixtures"
 REFERENCE = FIXTURES / "kronos-reference"
 CONFIGS = ("tiny-learnte", "tiny-fixedte")
+
+
+def hourly_bars(
+    n: int = 200,
+    seed: int = 0,
+    *,
+    level: float = 100.0,
+    spread: float = 0.002,
+    start: str = "2024-01-01",
+    perturb_from: int | None = None,
+) -> pd.DataFrame:
+    """Regular hourly OHLCV bars (no calendar gaps) of a 1 % log-return walk from `level`, with a `timestamps`
+    column; high/low sit `spread` outside open/close. With `perturb_from`, every return from that row on is
+    replaced by a different walk (drift 2 %, volatility 5 %) and the rows before it are unchanged."""
+    rng = np.random.default_rng(seed)
+    r = rng.normal(0, 0.01, n)
+    if perturb_from is not None:
+        r[perturb_from:] = np.random.default_rng(seed + 99).normal(0.02, 0.05, n - perturb_from)
+    close = level * np.exp(np.cumsum(r))
+    open_ = np.r_[close[0], close[:-1]]
+    return pd.DataFrame(
+        {
+            "timestamps": pd.date_range(start, periods=n, freq="h"),
+            "open": open_,
+            "high": np.maximum(open_, close) * (1 + spread),
+            "low": np.minimum(open_, close) * (1 - spread),
+            "close": close,
+            "volume": rng.integers(100, 1000, n).astype(float),
+        }
+    )
 
 
 @pytest.fixture(scope="session")

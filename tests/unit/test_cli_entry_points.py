@@ -13,7 +13,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -22,7 +21,7 @@ yaml = pytest.importorskip("yaml")
 
 from kronos_plugins.checkpoints import load_model, load_tokenizer  # noqa: E402
 
-from ..conftest import REFERENCE  # noqa: E402
+from ..conftest import REFERENCE, hourly_bars  # noqa: E402
 from .test_training import tiny_config  # noqa: E402
 
 BIN = Path(sys.executable).parent
@@ -48,20 +47,7 @@ def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def suite_file(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("suite")
-    rng = np.random.default_rng(0)
-    n = 120
-    close = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, n)))
-    open_ = np.r_[close[0], close[:-1]]
-    pd.DataFrame(
-        {
-            "timestamps": pd.date_range("2024-01-01", periods=n, freq="h"),
-            "open": open_,
-            "high": np.maximum(open_, close) * 1.002,
-            "low": np.minimum(open_, close) * 0.998,
-            "close": close,
-            "volume": rng.integers(100, 1000, n).astype(float),
-        }
-    ).to_csv(folder / "bars.csv", index=False)
+    hourly_bars(120, 0).to_csv(folder / "bars.csv", index=False)
     suite = {
         "name": "cli-flags",
         "datasets": [{"path": "bars.csv", "name": "bars", "start": 80}],

@@ -10,7 +10,7 @@ import torch
 
 import kronos_plugins.benchmark.finetuned as finetuned_module
 from kronos_plugins.benchmark.finetuned import KronosFinetunedModel, finetuned_settings
-from tests.conftest import REFERENCE
+from tests.conftest import REFERENCE, hourly_bars
 
 TINY = REFERENCE / "tiny-learnte"
 
@@ -83,24 +83,7 @@ def test_forecast_before_fit_is_an_error(history):
 
 def _bars_csv(path, n: int = 260, seed: int = 0, after: int | None = None):
     """Regular hourly bars; with `after`, every bar from row `after` on is replaced by a different walk."""
-    import pandas as pd
-
-    rng = np.random.default_rng(seed)
-    r = rng.normal(0, 0.01, n)
-    if after is not None:
-        r[after:] = np.random.default_rng(seed + 99).normal(0.02, 0.05, n - after)
-    close = 100 * np.exp(np.cumsum(r))
-    open_ = np.r_[close[0], close[:-1]]
-    pd.DataFrame(
-        {
-            "timestamps": pd.date_range("2024-01-01", periods=n, freq="h"),
-            "open": open_,
-            "high": np.maximum(open_, close) * 1.002,
-            "low": np.minimum(open_, close) * 0.998,
-            "close": close,
-            "volume": rng.integers(100, 1000, n).astype(float),
-        }
-    ).to_csv(path, index=False)
+    hourly_bars(n, seed, perturb_from=after).to_csv(path, index=False)
     return path
 
 

@@ -23,6 +23,7 @@ from kronos_plugins.benchmark.runner import plan_windows, run_suite  # noqa: E40
 from kronos_plugins.benchmark.splits import fingerprint, make_windows  # noqa: E402
 from kronos_plugins.benchmark.suite import Suite, SuiteError, load_suite  # noqa: E402
 from kronos_plugins.cli import bench_main  # noqa: E402
+from tests.conftest import hourly_bars  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = ROOT / "tests" / "fixtures" / "kronos-reference" / "tiny-learnte"
@@ -43,19 +44,7 @@ INTERFACES = ["kronos"] + [f"kronos-{a}" for a in ("sktime", "darts", "gluonts")
 
 def _bars(n: int = 200, seed: int = 0) -> pd.DataFrame:
     """Regular hourly bars (no gaps), so every Kronos interface sees the same calendar."""
-    rng = np.random.default_rng(seed)
-    close = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, n)))
-    open_ = np.r_[close[0], close[:-1]]
-    return pd.DataFrame(
-        {
-            "timestamps": pd.date_range("2024-01-01", periods=n, freq="h"),
-            "open": open_,
-            "high": np.maximum(open_, close) * 1.002,
-            "low": np.minimum(open_, close) * 0.998,
-            "close": close,
-            "volume": rng.integers(100, 1000, n).astype(float),
-        }
-    )
+    return hourly_bars(n, seed)
 
 
 def _suite_dict(csv: Path, models: list, **overrides) -> dict:

@@ -91,22 +91,11 @@ pytest.importorskip("statsforecast")
 from kronos_plugins.benchmark.kronos_models import KronosPipelineModel  # noqa: E402
 from kronos_plugins.benchmark.runner import run_suite  # noqa: E402
 from kronos_plugins.benchmark.suite import Suite  # noqa: E402
+from tests.conftest import hourly_bars  # noqa: E402
 
 
 def _bars(n: int = 220, seed: int = 1) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    close = 50 * np.exp(np.cumsum(rng.normal(0, 0.01, n)))
-    open_ = np.r_[close[0], close[:-1]]
-    return pd.DataFrame(
-        {
-            "timestamps": pd.date_range("2024-03-01", periods=n, freq="h"),
-            "open": open_,
-            "high": np.maximum(open_, close) * 1.003,
-            "low": np.minimum(open_, close) * 0.997,
-            "close": close,
-            "volume": rng.integers(100, 1000, n).astype(float),
-        }
-    )
+    return hourly_bars(n, seed, level=50.0, spread=0.003, start="2024-03-01")
 
 
 @pytest.fixture(scope="module")
