@@ -20,8 +20,12 @@ from ..checkpoints import BUNDLED_DIR, CONFIG_NAME, WEIGHTS_NAME, file_sha256
 MAX_BUNDLE_BYTES = 25 * 2**20  # the issue's limit for tokenizer + model on disk
 
 
-def bundle_run(run_dir: str | Path, dest: str | Path = BUNDLED_DIR) -> Path:
-    """Copy a completed run's checkpoints into `dest` with a model card and checksums; return `dest`."""
+def bundle_run(run_dir: str | Path, dest: str | Path = BUNDLED_DIR, *, context: int | None = None) -> Path:
+    """Copy a completed run's checkpoints into `dest` with a model card and checksums; return `dest`.
+
+    `context` sets the bundle's default forecast context (bars); None keeps the training windows' context.
+    Choose it on validation windows (``benchmarks/suites/select-defaults.yaml``), never on held-out ones.
+    """
     run = Path(run_dir)
     summary_file = run / "training_summary.json"
     if not summary_file.is_file():
@@ -45,9 +49,15 @@ def bundle_run(run_dir: str | Path, dest: str | Path = BUNDLED_DIR) -> Path:
             f"bundle is {total / 2**20:.1f} MiB, over the {MAX_BUNDLE_BYTES / 2**20:.0f} MiB limit."
         )
     stages = summary["stages"]
+    if context is not None:
+        if not 1 <= int(context) <= summary["recommended_max_context"]:
+            raise ValueError(
+                f"context={context} must lie in [1, {summary['recommended_max_context']}] (the run's max_context)."
+            )
+        summary = {**summary, "default_context": int(context)}
     meta = {
         "max_context": summary["recommended_max_context"],
-        "context": _training_context(summary),
+        "context": _default_context(summary),
         "created": summary["created"],
         "command": summary["command"],
         "seed": summary["seed"],
@@ -83,7 +93,7 @@ the published NeoQuasar checkpoints and is far smaller than them.
 | parameters | {tok["parameters"]:,} | {mod["parameters"]:,} |
 | steps x batch | {_steps_cell(tok)} | {_steps_cell(mod)} |
 | validation loss (initial -> final) | {_loss_cell(tok)} | {_loss_cell(mod)} |
-
+{_lineage_lines(s)}
 - **Use:** {_use_line(s)}
 - **Data:** the `pretrain` part of the package's fixed split (`{s["data"]["split"]["name"]}` v{s["data"]["split"]["version"]},
   every training/validation period ends by {s["data"]["split"]["cutoff"]}): {len(assets)} assets, {bars:,} bars
@@ -93,9 +103,9 @@ the published NeoQuasar checkpoints and is far smaller than them.
 - **Seed:** {s["seed"]}; **wall time:** {s["wall_time_s"] / 60:.1f} min on {s["cpu_count"]} CPU cores
   ({s["device"]}, {s["torch_threads"]} threads), torch {s["versions"]["torch"]}; commit {s.get("git_commit")}.
 - **Size on disk:** {total_bytes / 2**20:.2f} MiB of safetensors; checksums in `SHA256SUMS`.
-- **Limits:** trained on about {bars // 1000}k bars of mostly daily US equities, indices, Chinese futures and one
-  minute series, for minutes on a CPU. Expect it to be weak: the held-out evidence in
-  `benchmarks/results/` says how weak. Use the published checkpoints for real work.
+- **Limits:** trained on about {bars // 1000}k bars on a CPU, far less data and compute than the published
+  checkpoints. The held-out evidence (`benchmarks/results/quality/`, `benchmarks/results/default/`) says how it
+  compares with simple baselines; use the published checkpoints for real work.
 
 ![losses](losses.png)
 """
@@ -105,14 +115,16 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("run_dir")
     ap.add_argument("--dest", default=str(BUNDLED_DIR))
+    ap.add_argument(
+        "--context",
+        type=int,
+        default=None,
+        help="default forecast context in bars (chosen on validation windows); default: the training context",
+    )
     args = ap.parse_args(argv)
-    out = bundle_run(args.run_dir, args.dest)
+    out = bundle_run(args.run_dir, args.dest, context=args.context)
     print(f"bundled {args.run_dir} -> {out}")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
 
 
 def _training_context(summary: dict) -> int | None:
@@ -121,25 +133,75 @@ def _training_context(summary: dict) -> int | None:
     return None if context is None else int(context)
 
 
+def _default_context(summary: dict) -> int | None:
+    """The context forecasts use by default: the one chosen at bundling, else the training context."""
+    return summary.get("default_context", _training_context(summary))
+
+
 def _use_line(summary: dict) -> str:
     window = summary["recommended_max_context"]
-    context = _training_context(summary)
+    context = _default_context(summary)
     if context is None:
         return f"`KronosPipeline.from_pretrained()` (no argument) with `max_context={window}` (the training windows' length)."
+    if "default_context" in summary:
+        why = (
+            f"chosen on the validation part's windows,\n  `benchmarks/suites/select-defaults.yaml`; "
+            f"training contexts ran from {summary['config']['data'].get('min_context', context)} to "
+            f"{_training_context(summary)} bars"
+        )
+    else:
+        why = "the training\n  context"
     return (
         f"`KronosPipeline.from_pretrained()` (no argument): `max_context={window}` (the training windows' length)\n"
-        f"  and, unless a `lookback` is given, the last {context} bars of each history as context (the training\n"
-        "  context; `bundle.json` records both)."
+        f"  and, unless a `lookback` is given, the last {context} bars of each history as context ({why};\n"
+        "  `bundle.json` records both)."
     )
 
 
 def _steps_cell(stage: dict) -> str:
     if not stage["steps"] and stage.get("init"):  # taken from an earlier run, not trained here
         return f"0 here (from `{stage['init']}`)"
+    if stage.get("init"):  # warm start: continued from an earlier run's weights
+        return f"{stage['steps']} x {stage['batch_size']} (continued from `{stage['init']}`)"
     return f"{stage['steps']} x {stage['batch_size']}"
+
+
+def _stage_history(stage_name: str, stage: dict) -> list[str]:
+    """The runs a warm-started stage continued from, oldest first, read from their training summaries."""
+    lines, seen = [], set()
+    init = stage.get("init")
+    while init and init not in seen:
+        seen.add(init)
+        summary_file = Path(init).parent / "training_summary.json"
+        if not summary_file.is_file():
+            lines.append(f"`{init}` (its training summary was not found)")
+            break
+        earlier = json.loads(summary_file.read_text())["stages"][stage_name]
+        if earlier["steps"]:
+            loss = _loss_cell(earlier)
+            lines.append(
+                f"`{Path(init).parent}`: {earlier['steps']} x {earlier['batch_size']} steps, validation loss {loss}, "
+                f"{earlier.get('train_seconds', 0) / 60:.0f} min"
+            )
+        init = earlier.get("init")
+    return lines[::-1]
+
+
+def _lineage_lines(s: dict) -> str:
+    """Markdown lines naming the earlier runs each stage continued from (empty when trained from scratch)."""
+    out = []
+    for name in ("tokenizer", "model"):
+        history = _stage_history(name, s["stages"][name])
+        if history:
+            out.append(f"- **{name.capitalize()} lineage** (oldest first): " + "; then ".join(history) + ".")
+    return ("\n" + "\n".join(out) + "\n") if out else ""
 
 
 def _loss_cell(stage: dict) -> str:
     if stage.get("initial_val_loss") is None or stage.get("final_val_loss") is None:
         return "see the run it was taken from" if stage.get("init") else "not measured"
     return f"{stage['initial_val_loss']:.4f} -> {stage['final_val_loss']:.4f}"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

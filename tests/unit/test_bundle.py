@@ -76,6 +76,45 @@ def test_bundled_run_loads_with_no_argument(fake_run, tmp_path, monkeypatch, ohl
     assert np.isfinite(fc.samples).all()
 
 
+def test_a_context_chosen_at_bundling_becomes_the_default_lookback_and_is_bounded(fake_run, tmp_path):
+    summary = json.loads((fake_run / "training_summary.json").read_text())
+    summary["config"] = {"data": {"context": 80, "min_context": 16}}
+    (fake_run / "training_summary.json").write_text(json.dumps(summary))
+    kept = bundle_run(fake_run, tmp_path / "kept")
+    assert json.loads((kept / "bundle.json").read_text())["context"] == 80
+    chosen = bundle_run(fake_run, tmp_path / "chosen", context=48)
+    assert json.loads((chosen / "bundle.json").read_text())["context"] == 48
+    card = (chosen / "MODEL_CARD.md").read_text()
+    assert "last 48 bars" in card and "select-defaults" in card
+    assert "from 16 to 80 bars" in card.replace("\n  ", " ")
+    with pytest.raises(ValueError, match=r"context=97 must lie in \[1, 96\]"):
+        bundle_run(fake_run, tmp_path / "bad", context=97)
+
+
+def test_the_model_card_names_the_runs_a_warm_started_stage_continued_from(fake_run, tmp_path):
+    summary = json.loads((fake_run / "training_summary.json").read_text())
+    earlier = tmp_path / "earlier"
+    earlier.mkdir()
+    first = {
+        **summary["stages"]["model"],
+        "steps": 3000,
+        "batch_size": 32,
+        "initial_val_loss": 7.25,
+        "final_val_loss": 1.875,
+        "train_seconds": 2820.0,
+    }
+    (earlier / "training_summary.json").write_text(json.dumps({"stages": {"model": first}}))
+    summary["stages"]["model"]["init"] = str(earlier / "model")
+    (fake_run / "training_summary.json").write_text(json.dumps(summary))
+    card = (bundle_run(fake_run, tmp_path / "bundled") / "MODEL_CARD.md").read_text()
+    assert f"2 x 3 (continued from `{earlier / 'model'}`)" in card
+    assert (
+        f"**Model lineage** (oldest first): `{earlier}`: 3000 x 32 steps, validation loss 7.2500 -> 1.8750, 47 min."
+        in card
+    )
+    assert "Tokenizer lineage" not in card
+
+
 def test_when_a_bundled_file_is_altered_then_loading_fails(fake_run, tmp_path):
     dest = bundle_run(fake_run, tmp_path / "bundled")
     with open(dest / "model" / "model.safetensors", "ab") as f:
