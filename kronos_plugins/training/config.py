@@ -125,6 +125,9 @@ class StageConfig:
     eval_every: int = 100  # validation loss every this many steps (and at the first and last step)
     checkpoint_every: int = 200  # resumable checkpoint every this many steps (and at the last step)
     log_every: int = 1  # a train-loss row in the logs every this many steps
+    # tokenizer stage only: weights of the reconstruction error of (open, high, low, close, volume, amount),
+    # rescaled to mean 1 (so equal weights give the unweighted loss); None weighs the six features equally
+    feature_weights: list[float] | None = None
 
 
 @dataclass
@@ -294,6 +297,20 @@ def _validate_stage(s: StageConfig, name: str) -> None:
     _require(s.grad_clip >= 0, f"{name}.grad_clip", s.grad_clip, "must be >= 0 (0 disables clipping)")
     for key in ("eval_every", "checkpoint_every", "log_every"):
         _require(getattr(s, key) >= 1, f"{name}.{key}", getattr(s, key), "must be >= 1")
+    w = s.feature_weights
+    if w is not None:
+        _require(
+            name == "train_tokenizer", f"{name}.feature_weights", w, "applies to the tokenizer stage only"
+        )
+        _require(
+            isinstance(w, (list, tuple))
+            and len(w) == 6
+            and all(isinstance(v, (int, float)) and math.isfinite(v) and v >= 0 for v in w)
+            and sum(w) > 0,
+            f"{name}.feature_weights",
+            w,
+            "must be 6 finite numbers >= 0 (open, high, low, close, volume, amount), not all 0",
+        )
 
 
 def _require(ok: bool, key: str, value: Any, rule: str) -> None:

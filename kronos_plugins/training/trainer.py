@@ -123,10 +123,21 @@ def lr_at(step: int, total: int, peak: float, warmup: int, min_ratio: float) -> 
     return peak * (min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
-def tokenizer_loss(tokenizer: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """Stage-1 loss of normalised windows x (B, W, 6): ``(MSE(z_pre, x) + MSE(z, x)) / 2 + bsq_loss``."""
+def tokenizer_loss(
+    tokenizer: nn.Module, x: torch.Tensor, feature_weights=None
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """Stage-1 loss of normalised windows x (B, W, 6): ``(MSE(z_pre, x) + MSE(z, x)) / 2 + bsq_loss``.
+
+    `feature_weights` (6 numbers, rescaled to mean 1) weigh each feature's squared error in both MSE terms;
+    None weighs them equally (the published recipe).
+    """
     (z_pre, z), bsq_loss, _, _ = tokenizer(x)
-    recon_pre, recon_all = F.mse_loss(z_pre, x), F.mse_loss(z, x)
+    if feature_weights is None:
+        recon_pre, recon_all = F.mse_loss(z_pre, x), F.mse_loss(z, x)
+    else:
+        w = torch.as_tensor(feature_weights, dtype=x.dtype, device=x.device)
+        w = w / w.mean()
+        recon_pre, recon_all = ((z_pre - x) ** 2 * w).mean(), ((z - x) ** 2 * w).mean()
     loss = (recon_pre + recon_all) / 2 + bsq_loss
     return loss, {"recon_pre": recon_pre, "recon_all": recon_all, "bsq": bsq_loss}
 
@@ -577,7 +588,7 @@ def train(
                 set_rng_state(rng_tensors, state["rng"])
 
             def tok_loss(m, x, stamp):
-                return tokenizer_loss(m, x)
+                return tokenizer_loss(m, x, cfg.train_tokenizer.feature_weights)
 
             if start < cfg.train_tokenizer.steps:
                 stopped = not _run_stage(run, "tokenizer", tokenizer, tok_loss, start, resume_optim)

@@ -48,11 +48,42 @@ def test_min_context_outside_the_context_is_rejected(bad):
         ({"data.min_context": 500}, "data.min_context"),
         ({"data.split_version": 4}, "data.split_version"),
         ({"data.constructions": ["candles"]}, "data.constructions"),
+        ({"train_tokenizer.feature_weights": [1, 1, 1, 1, 0.1]}, "train_tokenizer.feature_weights"),
+        ({"train_tokenizer.feature_weights": [1, 1, 1, -1, 0, 0]}, "train_tokenizer.feature_weights"),
+        ({"train_tokenizer.feature_weights": [0, 0, 0, 0, 0, 0]}, "train_tokenizer.feature_weights"),
+        (
+            {"train_model.feature_weights": [1, 1, 1, 1, 1, 1]},
+            "train_model.feature_weights.*tokenizer stage only",
+        ),
     ],
 )
 def test_v2_config_errors_name_the_key(tmp_path, override, match):
     with pytest.raises(TrainConfigError, match=match):
         TrainConfig.from_dict(tiny_config(tmp_path, **override))
+
+
+def test_tokenizer_feature_weights_weigh_each_features_reconstruction_error():
+    torch.manual_seed(0)
+    from kronos_plugins.tokenizer import KronosTokenizer, KronosTokenizerConfig
+    from kronos_plugins.training import tokenizer_loss
+
+    tok = KronosTokenizer(
+        KronosTokenizerConfig(
+            d_model=16, n_heads=2, ff_dim=32, n_enc_layers=2, n_dec_layers=2, s1_bits=4, s2_bits=4
+        )
+    ).eval()
+    x = torch.randn(3, 20, 6)
+    with torch.no_grad():
+        (z_pre, z), bsq, _, _ = tok(x)
+        plain, parts = tokenizer_loss(tok, x)
+        equal, _ = tokenizer_loss(tok, x, [2, 2, 2, 2, 2, 2])  # rescaled to mean 1: the plain loss
+        close_only, cparts = tokenizer_loss(tok, x, [0, 0, 0, 5, 0, 0])
+    torch.testing.assert_close(equal, plain)
+    # all the weight on the close: each term is the close's MSE alone (mean over bars, not over 6 features)
+    torch.testing.assert_close(cparts["recon_pre"], ((z_pre[..., 3] - x[..., 3]) ** 2).mean())
+    torch.testing.assert_close(cparts["recon_all"], ((z[..., 3] - x[..., 3]) ** 2).mean())
+    torch.testing.assert_close(close_only, (cparts["recon_pre"] + cparts["recon_all"]) / 2 + bsq)
+    assert not torch.allclose(close_only, plain)
 
 
 def test_bf16_autocast_trains_the_model_stage_and_differs_from_fp32(tmp_path):
