@@ -66,7 +66,7 @@ bench-calibration: $(VENV)/.stamp-bench
 
 # synthetic futures of the bundled checkpoint on a held-out asset: fidelity report, sweep, two backtests
 bench-synthetic: $(VENV)/.stamp-synth
-	$(PY) benchmarks/synthetic/example.py --lookback 96 --out-dir benchmarks/results/synthetic
+	$(PY) benchmarks/synthetic/example.py --out-dir benchmarks/results/synthetic
 
 # the quality gate of issue 15 on raw Kronos: forecasts on the full suite's windows (with CRPS by lookback), the
 # tokenizer round trip, synthetic fidelity; writes benchmarks/results/quality/<name>/gate.md and gate.json.

@@ -421,7 +421,7 @@ def forecast_main(argv: Sequence[str] | None = None, prog: str = "kronos forecas
     parser.add_argument(
         "--lookback",
         type=int,
-        help="use only the last N bars as context (default: the checkpoint's training context, 96 bars for the "
+        help="use only the last N bars as context (default: the checkpoint's default context, 64 bars for the "
         "bundled one; the whole file, up to the model window, for published ones)",
     )
     parser.add_argument(

@@ -281,8 +281,8 @@ class KronosPipeline:
             integer positions after the context (a RangeIndex).
         lookback : int, optional
             Use only the last `lookback` bars of each context (for validation, normalisation, tokenisation and
-            the model). None (default) uses the pipeline's ``default_lookback``: the training context for the
-            bundled checkpoint (96 bars), the whole context for the published ones, as the reference does; the
+            the model). None (default) uses the pipeline's ``default_lookback``: the default context recorded in the
+            bundled checkpoint's ``bundle.json`` (64 bars, chosen on validation windows), the whole context for the published ones, as the reference does; the
             model still sees at most `max_context` tokens, but normalisation statistics and the tokenizer's
             causal encoder see everything. With long histories (e.g. rolling backtests)
             ``lookback=max_context`` is faster and keeps every window's statistics local.

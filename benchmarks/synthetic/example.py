@@ -60,7 +60,10 @@ def main(argv=None) -> dict:
     parser.add_argument("--paths", type=int, default=200)
     parser.add_argument("--length", type=int, default=120, help="bars per synthetic path")
     parser.add_argument(
-        "--lookback", type=int, default=None, help="use only the last LOOKBACK context bars (96 for bundled)"
+        "--lookback",
+        type=int,
+        default=None,
+        help="use only the last LOOKBACK context bars (default: the checkpoint's default context, 64 for the bundled one)",
     )
     parser.add_argument("--temperature", type=float, default=1.0)
     parser.add_argument("--top-p", type=float, default=1.0)

@@ -50,7 +50,7 @@ class KronosSettings:
         Kronos column -> host column/component name, e.g. ``{"close": "Close"}``.
     lookback : int, optional
         Use only the last `lookback` bars of each context (None: the pipeline's default, the
-        training context for the bundled checkpoint (96 bars) and the whole history for published ones).
+        default context of the bundled checkpoint (64 bars, its bundle.json) and the whole history for published ones).
     allow_non_positive : bool, default=False
         Accept prices <= 0 (series that are not prices); by default they are an error.
     calibration : {None, "conformal", "scale"}, dict or CalibrationConfig, optional

@@ -91,7 +91,7 @@ class KronosModel(GlobalForecastingModel):
         input's order. Components that map to no Kronos column are never forecast.
     lookback : int, optional
         Use only the last `lookback` bars of each context (None: the pipeline's default, the
-        bundled checkpoint's training context of 96 bars, or the whole history up to the origin for published
+        bundled checkpoint's default context of 64 bars (its bundle.json), or the whole history up to the origin for published
         checkpoints).
     allow_non_positive : bool, default=False
         Accept values <= 0 in price components (series that are not prices, e.g. spreads or returns); by
@@ -144,8 +144,8 @@ class KronosModel(GlobalForecastingModel):
     ``missing_timestamps="constant"`` (one fixed calendar stamp for every bar, no invented dates), and the
     result continues the integer index. One call cannot mix the two kinds of index.
 
-    **Context.** The whole series up to the forecast origin is the context (the last 96 bars with the bundled
-    checkpoint, its training context): the pipeline normalises over it and the model sees its last
+    **Context.** The whole series up to the forecast origin is the context (the last 64 bars with the bundled
+    checkpoint, its default context): the pipeline normalises over it and the model sees its last
     ``max_context`` tokens. Set ``lookback`` (e.g. to ``max_context``) to use only
     the last bars, which keeps rolling backtests over long histories fast and their statistics local.
 

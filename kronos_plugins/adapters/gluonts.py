@@ -95,7 +95,7 @@ class KronosPredictor(RepresentablePredictor):
         Entries per pipeline call.
     lookback : int, optional
         Use only the last `lookback` bars of each entry's target as context (None: the pipeline's
-        default, the bundled checkpoint's training context of 96 bars, or the whole target for published
+        default, the bundled checkpoint's default context of 64 bars (its bundle.json), or the whole target for published
         checkpoints).
     allow_non_positive : bool, default=False
         Accept values <= 0 in price rows (targets that are not prices); by default they are an error.

@@ -96,7 +96,7 @@ class KronosForecaster(_BaseForecaster):
         names differ from the Kronos names.
     lookback : int, default=None
         Use only the last `lookback` observations as context (None: the pipeline's default, the
-        bundled checkpoint's training context of 96 bars, or everything seen up to the cutoff for published
+        bundled checkpoint's default context of 64 bars (its bundle.json), or everything seen up to the cutoff for published
         checkpoints).
     allow_non_positive : bool, default=False
         Accept values <= 0, for series that are not prices (spreads, rates, generic data). By default a

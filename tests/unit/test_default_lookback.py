@@ -1,7 +1,8 @@
-"""The bundled checkpoint forecasts from the context length it was trained on unless told otherwise.
+"""The bundled checkpoint forecasts from its default context length (bundle.json) unless told otherwise.
 
-It was trained on windows of 96 context + 32 target bars; a long history passed without `lookback` must be cut
-to the last 96 bars (normalisation and tokenisation included), not to the 128-bar window.
+It was trained on windows of up to 96 context + 32 target bars and its default context (64 bars) was chosen on
+validation windows; a long history passed without `lookback` must be cut to the last `context` bars
+(normalisation and tokenisation included), not to the 128-bar window.
 """
 
 from __future__ import annotations
