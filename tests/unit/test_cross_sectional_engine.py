@@ -19,6 +19,7 @@ from kronos_plugins.benchmark.cross_sectional.signals import (
 )
 from kronos_plugins.benchmark.cross_sectional.suite import load_suite
 from kronos_plugins.benchmark.cross_sectional.universe import Universe, load_universe, rebalance_schedule
+from kronos_plugins.validation import KronosInputError
 
 ROOT = Path(__file__).resolve().parents[2]
 DAYS = pd.bdate_range("2020-01-01", periods=90, name="timestamps")
@@ -172,3 +173,32 @@ def test_the_committed_suite_reads_and_a_wrong_key_is_named(tmp_path):
     )
     with pytest.raises(ValueError, match=r"universes.sp500_2009 has unknown keys \['topk'\]"):
         load_suite(bad)
+
+
+def test_a_thinly_traded_asset_is_forecast_on_the_dates_pooled_calendar_and_reported(tiny_pipeline):
+    # "thin" trades every third business day: its own bars follow no calendar the pipeline can continue (the
+    # error the PSE universe hit); the dense assets' bars give the exchange calendar, read only up to the date.
+    days = pd.bdate_range("2021-03-01", periods=120, name="timestamps")
+    date = days[-1]
+    contexts = [_bars(days, seed=1), _bars(days[::-3][::-1], seed=2), _bars(days[30:], seed=3)]
+    assets = ["dense", "thin", "short"]
+    assert contexts[1].index[-1] == date
+    with pytest.raises(KronosInputError, match="most common spacing"):
+        tiny_pipeline.forecast(contexts[1], horizon=3, num_samples=1, lookback=20)
+
+    sig = KronosSignals(tiny_pipeline, num_samples=2, lookback=20)
+    futures = sig.future_timestamps(contexts, assets, horizon=3)
+    next_days = pd.bdate_range(date, periods=4)[1:]
+    assert list(futures[1]) == list(next_days)  # the business days after the date, not every third one
+    assert list(futures[0]) == list(next_days) == list(futures[2])  # the others' own inference
+    assert sig.calendar_fallbacks == [(date, "thin")]
+    out = sig.signals(contexts, assets, horizon=3, seed=0)  # the batched call now runs
+    assert list(out.index) == assets and np.isfinite(out.to_numpy()).all()
+    assert len(sig.calendar_fallbacks) == 2  # one more: signals() recorded the same fallback again
+
+
+def test_no_pooled_calendar_names_the_assets(tiny_pipeline):
+    days = pd.bdate_range("2021-03-01", periods=120, name="timestamps")
+    thin = [_bars(days[::-3][::-1], seed=2), _bars(days[::-6][::-1], seed=4)]  # pooled: every third day
+    with pytest.raises(KronosInputError, match=r"no calendar to continue for \['a', 'b'\]"):
+        KronosSignals(tiny_pipeline, num_samples=2, lookback=20).future_timestamps(thin, ["a", "b"], 3)

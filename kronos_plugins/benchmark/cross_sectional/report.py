@@ -147,6 +147,13 @@ def write_report(res: SuiteResult, out: str | Path, *, command: str, commit: str
         lines.append(
             f"Kronos model `{name}`: checkpoint {ck['checkpoint']}, {ck['parameters']:,} parameters, lookback {ck['lookback']}, trained on split version {ck['split_version']}."
         )
+        fallbacks = {u: n for u, n in ck.get("calendar_fallbacks", {}).items() if n}
+        if fallbacks:
+            counts = ", ".join(f"{n} in `{u}`" for u, n in fallbacks.items())
+            lines.append(
+                f"Calendar: {counts} asset-dates of `{name}` were forecast on the date's pooled bar dates, because "
+                f"the asset's own last {ck['lookback']} bars followed no calendar to continue (thinly traded)."
+            )
     lines.append("")
     lines += [
         "## Headline",

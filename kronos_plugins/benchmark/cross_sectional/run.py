@@ -143,6 +143,11 @@ def run_suite(
             max_dates=max_dates if max_dates is not None else us.max_dates,
             progress=progress,
         )
+        for model in models:  # asset-dates a Kronos model forecast on the date's pooled calendar (reported)
+            if model.name in checkpoints and hasattr(model, "calendar_fallbacks"):
+                fallbacks = checkpoints[model.name].setdefault("calendar_fallbacks", {})
+                fallbacks[us.name] = len(model.calendar_fallbacks)
+                model.calendar_fallbacks.clear()
         ev = evaluate(
             result, top_k=us.top_k, step=us.step, costs=costs, seed=suite.seed, n_boot=suite.bootstrap
         )

@@ -17,6 +17,9 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from kronos_plugins.calendar import infer_future_timestamps
+from kronos_plugins.validation import KronosInputError
+
 __all__ = ["PATH_SIGNALS", "BaselineSignals", "KronosSignals", "Momentum", "Reversal", "path_signals"]
 
 PATH_SIGNALS = ("exp_return", "prob_up", "mean_over_std")
@@ -90,10 +93,50 @@ class KronosSignals:
         self.temperature = temperature
         self.top_p = top_p
         self.columns = PATH_SIGNALS
+        # (date, asset) pairs whose own bars gave no calendar to continue, forecast on the date's pooled calendar
+        self.calendar_fallbacks: list[tuple[pd.Timestamp, str]] = []
 
     @property
     def context_bars(self) -> int:
         return int(self.lookback or self.pipeline.default_lookback or self.pipeline.max_context)
+
+    def future_timestamps(
+        self, contexts: Sequence[pd.DataFrame], assets: Sequence[str], horizon: int
+    ) -> list[pd.DatetimeIndex]:
+        """The forecast bars' timestamps of each asset: continued from its own last `context_bars` bars (what
+        the pipeline would infer), or, where those follow no calendar (a thinly traded stock with a bar every few
+        days), from the pooled bar dates of all the date's assets up to the date (the exchange's calendar; no bar
+        after the date is read). Each fallback is recorded in `calendar_fallbacks`."""
+        bars = self.context_bars
+        futures: list[pd.DatetimeIndex | None] = []
+        for ctx in contexts:
+            try:
+                futures.append(infer_future_timestamps(ctx.index[-bars:], horizon))
+            except KronosInputError:
+                futures.append(None)
+        missing = [i for i, f in enumerate(futures) if f is None]
+        if missing:
+            last = max(c.index[-1] for c in contexts)
+            pooled = contexts[0].index[-bars:]
+            for c in contexts[1:]:
+                pooled = pooled.union(c.index[-bars:])
+            try:
+                shared = infer_future_timestamps(pooled[-bars:], horizon)
+            except KronosInputError as exc:
+                names = [str(assets[i]) for i in missing]
+                raise KronosInputError(
+                    f"no calendar to continue for {names} on {last}: neither their own last {bars} bars nor the "
+                    f"pooled dates of the date's {len(contexts)} assets follow one ({exc})"
+                ) from exc
+            for i in missing:
+                if contexts[i].index[-1] != pooled[-1]:
+                    raise KronosInputError(
+                        f"{assets[i]!r}: its last bar {contexts[i].index[-1]} is not the date's last bar "
+                        f"{pooled[-1]}, so the pooled calendar cannot continue it; pass contexts cut at one date."
+                    )
+                futures[i] = shared
+                self.calendar_fallbacks.append((pd.Timestamp(last), str(assets[i])))
+        return futures
 
     def signals(
         self, contexts: Sequence[pd.DataFrame], assets: Sequence[str], horizon: int, seed: int
@@ -107,6 +150,7 @@ class KronosSignals:
             seed=seed,
             item_ids=list(assets),
             lookback=self.lookback,
+            future_timestamps=self.future_timestamps(contexts, assets, horizon),
             ohlc="widen",
         )
         close = list(fc.columns).index("close")
