@@ -80,7 +80,9 @@ def by_asset(old: pd.DataFrame, new: pd.DataFrame, metric: str = "crps") -> str:
     both["lr"] = np.log(both[f"{metric}_new"] / both[f"{metric}_old"])
     rows = [f"| asset | windows | {metric.upper()} new / old | new better on |", "|---|---:|---:|---:|"]
     for name, g in both.groupby("dataset", sort=True):
-        rows.append(f"| {name} | {len(g)} | {np.exp(g['lr'].mean()):.3f} | {100 * (g['lr'] < 0).mean():.0f} % |")
+        rows.append(
+            f"| {name} | {len(g)} | {np.exp(g['lr'].mean()):.3f} | {100 * (g['lr'] < 0).mean():.0f} % |"
+        )
     return "\n".join(rows)
 
 
