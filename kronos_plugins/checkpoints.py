@@ -134,7 +134,7 @@ def checkpoint_pair(
     The one place that reads every way of naming a checkpoint:
 
     - ``model=None`` or ``"bundled"`` (and no tokenizer): the bundled checkpoint, checked against its
-      SHA256SUMS, with its training context;
+      SHA256SUMS, with the default context of its ``bundle.json``;
     - a directory holding ``model/`` and ``tokenizer/`` (as training writes and the test fixtures are laid
       out), with no tokenizer: those two, and the ``max_context`` of its ``bundle.json`` if it has one;
     - a published model id without tokenizer: its published tokenizer;

@@ -176,7 +176,7 @@ class KronosPipeline:
             Checkpoint directories (``config.json`` + ``model.safetensors``) or hub ids such as
             ``"NeoQuasar/Kronos-small"``. For a published model id the tokenizer may be omitted (its published
             tokenizer is used). With neither (or ``model="bundled"``), the small checkpoint shipped in the
-            package loads, offline, with its training context (see its MODEL_CARD.md). A directory holding
+            package loads, offline, with the default context of its ``bundle.json`` (see its MODEL_CARD.md). A directory holding
             ``model/`` and ``tokenizer/`` may be passed as `model` alone (see `checkpoints.checkpoint_pair`).
         max_context : int, optional
             Defaults to the bundled checkpoint's training window (context + horizon), the published value for

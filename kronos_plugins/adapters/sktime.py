@@ -67,8 +67,8 @@ class KronosForecaster(_BaseForecaster):
     ----------
     model : str or path, default=None
         Kronos checkpoint directory or Hugging Face Hub id, e.g. ``"NeoQuasar/Kronos-small"``. None (the
-        default) loads the small checkpoint bundled with the package, offline, with its training context as the
-        default ``lookback`` (see `KronosPipeline.from_pretrained`).
+        default) loads the small checkpoint bundled with the package, offline, with its default context (64 bars) as
+        the default ``lookback`` (see `KronosPipeline.from_pretrained`).
     tokenizer : str or path, default=None
         Tokenizer checkpoint directory or hub id; optional for published model ids and for the bundled
         checkpoint.

@@ -4,7 +4,7 @@ Copies ``<run>/tokenizer`` and ``<run>/model`` into ``kronos_plugins/checkpoints
 ``bundle.json`` (max_context and provenance), ``MODEL_CARD.md`` (data, split, command, seed, wall time, final
 losses, from the run's ``training_summary.json``) and ``SHA256SUMS`` (checked when the bundle loads).
 
-    python -m kronos_plugins.training.bundle runs/bundled
+    python -m kronos_plugins.training.bundle runs/v2-model-long --context 64
 """
 
 from __future__ import annotations

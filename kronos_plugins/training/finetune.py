@@ -424,7 +424,7 @@ def _span(frames: list[pd.DataFrame]) -> tuple[str | None, str | None]:
 
 def window_context(config: FinetuneConfig, pipeline: KronosPipeline) -> int:
     """The context bars of a fine-tuning window: ``config.context``, else the pipeline's default lookback (the
-    checkpoint's training context), else 96."""
+    bundled checkpoint's default context, 64 bars), else 96."""
     return config.context if config.context is not None else (pipeline.default_lookback or 96)
 
 
