@@ -56,7 +56,7 @@ lint: $(VENV)/.stamp-dev
 bench: $(VENV)/.stamp-bench
 	$(VENV)/bin/kronos-bench run benchmarks/suites/default.yaml
 
-# the full benchmark: 24 origins per asset (1,080 windows per model), 9 to 25 minutes on 2 cores; benchmarks/results/full/
+# the full benchmark: 24 origins per asset (1,080 windows per model); Kronos alone about 25 min of CPU (docs/benchmark.md)
 bench-full: $(VENV)/.stamp-bench
 	$(VENV)/bin/kronos-bench run benchmarks/suites/full.yaml
 
