@@ -63,8 +63,9 @@ class HeldoutPeriod(Period):
     start, end : pd.Timestamp
         The forecast targets' days, both ends included.
     context_start : pd.Timestamp
-        First day whose bars may be used as forecast context (the asset was never trained on); ``start``
-        when the split file gives none.
+        First day whose bars may be used as forecast context; ``start`` when the split file gives none. For
+        an asset held out whole, the model never trained on these bars; for a cross-sectional universe of a
+        temporal split, its bars up to the cutoff may be in the pretraining parts, never its target days.
     """
 
     context_start: pd.Timestamp = pd.NaT

@@ -202,3 +202,26 @@ def test_no_pooled_calendar_names_the_assets(tiny_pipeline):
     thin = [_bars(days[::-3][::-1], seed=2), _bars(days[::-6][::-1], seed=4)]  # pooled: every third day
     with pytest.raises(KronosInputError, match=r"no calendar to continue for \['a', 'b'\]"):
         KronosSignals(tiny_pipeline, num_samples=2, lookback=20).future_timestamps(thin, ["a", "b"], 3)
+
+
+def test_leakage_excludes_training_on_target_days_only_and_reports_context_overlap():
+    from types import SimpleNamespace
+
+    from kronos_plugins.benchmark.cross_sectional.universe import leakage
+    from kronos_plugins.datasets.split import HeldoutPeriod, Period
+
+    ts = pd.Timestamp
+    held = HeldoutPeriod(ts("2017-04-03"), ts("2021-12-31"), context_start=ts("2015-01-01"))
+    periods = {"ctx": held, "target": held, "never": held}
+    split = SimpleNamespace(
+        pretrain={
+            "ctx": Period(ts("2010-01-05"), ts("2016-03-31")),  # inside the context window only
+            "target": Period(ts("2010-01-05"), ts("2017-05-31")),  # reaches into the target days: a leak
+            "other": Period(ts("2018-01-01"), ts("2019-01-01")),  # another market's asset on target days
+        },
+        validation={"ctx": Period(ts("2016-04-01"), ts("2017-03-31"))},
+    )
+    out = leakage(split, periods, ts("2021-12-31"))
+    assert out["assets"] == ["target"]
+    assert out["context_only"] == ["ctx"]
+    assert out["contemporaneous"] == 2  # "target" and "other" trained on target days; "ctx" ends before them

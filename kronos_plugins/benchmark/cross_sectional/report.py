@@ -151,7 +151,7 @@ def write_report(res: SuiteResult, out: str | Path, *, command: str, commit: str
         if fallbacks:
             counts = ", ".join(f"{n} in `{u}`" for u, n in fallbacks.items())
             lines.append(
-                f"Calendar: {counts} asset-dates of `{name}` were forecast on the date's pooled bar dates, because "
+                f"Calendar: `{name}` forecast some asset-dates ({counts}) on the date's pooled bar dates, because "
                 f"the asset's own last {ck['lookback']} bars followed no calendar to continue (thinly traded)."
             )
     lines.append("")
@@ -193,9 +193,11 @@ def write_report(res: SuiteResult, out: str | Path, *, command: str, commit: str
                 lines.append(f"Leakage check for `{name}`: unknown (the checkpoint names no split).")
             else:
                 lines.append(
-                    f"Leakage check for `{name}`: {len(lk['assets'])} assets of this universe were trained on inside its window "
-                    f"(excluded above, for every model); {lk['contemporaneous']} assets of the checkpoint's split have a "
-                    "training period overlapping the window"
+                    f"Leakage check for `{name}`: {len(lk['assets'])} assets of this universe were trained on on its "
+                    f"target days (excluded above, for every model); {len(lk.get('context_only', []))} more were trained on "
+                    "only before the first target day, inside their context window (kept: the forecasts read bars the "
+                    f"model saw, never later ones); {lk['contemporaneous']} assets of the checkpoint's split, of any "
+                    "market, have a training period overlapping the target days"
                     + (
                         " (the model saw this market's days: not a clean held-out result)."
                         if lk["contemporaneous"]

@@ -12,7 +12,8 @@ from .engine import EXCLUSION_REASONS, run_engine
 from .metrics import ic_by_date, summarise_ic
 from .portfolios import PORTFOLIOS, Costs, backtest, portfolio_stats
 from .suite import CrossSectionalSuite, build_models
-from .universe import Universe, load_universe, training_overlap
+from .universe import Universe, load_universe
+from .universe import leakage as universe_leakage
 
 __all__ = ["SuiteResult", "evaluate", "run_suite"]
 
@@ -116,21 +117,18 @@ def run_suite(
     for us in suite.universes:
         universe = load_universe(us.name, split_version=suite.split_version)
         periods = load_split(version=suite.split_version).cross_sectional[us.name]
-        first = min(p.context_start for p in periods.values())
         leakage[us.name] = {}
         for name, ck in checkpoints.items():
             if ck["split_version"] is None:
-                leakage[us.name][name] = {"assets": [], "contemporaneous": None}
+                leakage[us.name][name] = {"assets": [], "contemporaneous": None, "context_only": []}
                 continue
-            overlap = training_overlap(
-                load_split(version=ck["split_version"]), list(periods), first, universe.end
-            )
+            overlap = universe_leakage(load_split(version=ck["split_version"]), periods, universe.end)
             leakage[us.name][name] = overlap
             if overlap["assets"]:
                 universe = _exclude_trained(
                     universe,
                     overlap["assets"],
-                    f"trained on by {name} (split v{ck['split_version']}) inside the window",
+                    f"trained on by {name} (split v{ck['split_version']}) on its target days",
                 )
         result = run_engine(
             universe,

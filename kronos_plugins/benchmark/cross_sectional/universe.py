@@ -223,6 +223,24 @@ def training_overlap(
     return {"assets": sorted(trained), "contemporaneous": len(contemporaneous)}
 
 
+def leakage(split, periods: Mapping[str, object], last: pd.Timestamp) -> dict[str, object]:
+    """What a model trained on `split` saw of a universe whose assets have held-out `periods` (``start`` =
+    first target day, ``context_start``), up to `last`.
+
+    Returns ``training_overlap`` over the target days (first ``start`` .. `last`): its ``assets`` were trained
+    on some day a forecast is scored on and must be excluded, ``contemporaneous`` counts the split's assets of
+    any market trained on those days; plus ``context_only``: universe assets trained on only before the first
+    target day, inside the context window (a temporal split: the forecast reads bars the model saw, never the
+    future; kept, and reported).
+    """
+    first_target = min(pd.Timestamp(p.start) for p in periods.values())
+    first_context = min(pd.Timestamp(p.context_start) for p in periods.values())
+    out = training_overlap(split, list(periods), first_target, last)
+    before = training_overlap(split, list(periods), first_context, first_target - pd.Timedelta(days=1))
+    out["context_only"] = sorted(set(before["assets"]) - set(out["assets"]))
+    return out
+
+
 def checkpoint_split_version(model_dir: str | Path) -> int | None:
     """The split version a local checkpoint trained on, from the ``bundle.json`` beside its ``model/`` folder
     (None for a checkpoint without one, e.g. a published checkpoint)."""
