@@ -89,7 +89,7 @@ bench-paired: $(VENV)/.stamp-bench
 		--title "Previous ($(PREVIOUS_BUNDLE)) vs current bundled checkpoint, full suite windows (make bench-paired)" \
 		--out benchmarks/results/quality/paired_full.md
 
-# cross-sectional IC / RankIC and costed portfolios on the split's two reserved universes (14.3 min on 2 busy
+# cross-sectional IC / RankIC and costed portfolios on the split's two reserved universes (19.4 min with model v2 on 2
 # shared cores; needs `make data` for the Philippine stocks); results in benchmarks/results/cross_sectional/
 bench-cross: $(VENV)/.stamp-bench
 	$(PY) -m kronos_plugins.benchmark.cross_sectional run benchmarks/suites/cross_sectional.yaml --out benchmarks/results/cross_sectional
