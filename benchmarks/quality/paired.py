@@ -24,20 +24,27 @@ import pandas as pd
 KEYS = ["dataset", "horizon", "origin_index", "seed"]
 
 
-def paired(old: pd.DataFrame, new: pd.DataFrame, metric: str, n_boot: int = 2000, seed: int = 0) -> dict:
-    """Geometric-mean ratio new/old of `metric` over matched windows, the share of windows where new is
-    better, and two 95 % bootstrap CIs: resampling windows, and resampling assets (all of an asset's windows
-    together: its windows share a series and overlap in time, so the asset CI is the honest one)."""
+def log_ratios(old: pd.DataFrame, new: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """The windows both runs scored (joined on KEYS) with ``lr`` = log(new / old) of `metric`; windows where
+    either value is not a positive finite number are left out."""
     both = old[KEYS + [metric]].merge(new[KEYS + [metric]], on=KEYS, suffixes=("_old", "_new"))
     if both.empty:
         raise ValueError("the two runs share no window (dataset, horizon, origin_index, seed)")
     a, b = both[f"{metric}_old"].to_numpy(float), both[f"{metric}_new"].to_numpy(float)
     ok = (a > 0) & (b > 0) & np.isfinite(a) & np.isfinite(b)
-    lr = np.log(b[ok] / a[ok])
+    return both[ok].assign(lr=np.log(b[ok] / a[ok]))
+
+
+def paired(old: pd.DataFrame, new: pd.DataFrame, metric: str, n_boot: int = 2000, seed: int = 0) -> dict:
+    """Geometric-mean ratio new/old of `metric` over matched windows, the share of windows where new is
+    better, and two 95 % bootstrap CIs: resampling windows, and resampling assets (all of an asset's windows
+    together: its windows share a series and overlap in time, so the asset CI is the honest one)."""
+    both = log_ratios(old, new, metric)
+    lr = both["lr"].to_numpy()
     rng = np.random.default_rng(seed)
     boot = lr[rng.integers(0, len(lr), (n_boot, len(lr)))].mean(axis=1)
     lo, hi = np.exp(np.quantile(boot, [0.025, 0.975]))
-    groups = both.loc[ok, "dataset"].to_numpy()
+    groups = both["dataset"].to_numpy()
     names = np.unique(groups)
     sums = np.array([lr[groups == g].sum() for g in names])
     counts = np.array([(groups == g).sum() for g in names])
@@ -45,7 +52,7 @@ def paired(old: pd.DataFrame, new: pd.DataFrame, metric: str, n_boot: int = 2000
     cboot = sums[pick].sum(axis=1) / counts[pick].sum(axis=1)
     clo, chi = np.exp(np.quantile(cboot, [0.025, 0.975]))
     return {
-        "windows": int(ok.sum()),
+        "windows": len(lr),
         "assets": len(names),
         "ratio": float(np.exp(lr.mean())),
         "lo": float(lo),
@@ -76,8 +83,7 @@ def table(old: pd.DataFrame, new: pd.DataFrame) -> str:
 
 def by_asset(old: pd.DataFrame, new: pd.DataFrame, metric: str = "crps") -> str:
     """Per asset: the geometric-mean ratio new/old of `metric` over its windows (all horizons)."""
-    both = old[KEYS + [metric]].merge(new[KEYS + [metric]], on=KEYS, suffixes=("_old", "_new"))
-    both["lr"] = np.log(both[f"{metric}_new"] / both[f"{metric}_old"])
+    both = log_ratios(old, new, metric)
     rows = [f"| asset | windows | {metric.upper()} new / old | new better on |", "|---|---:|---:|---:|"]
     for name, g in both.groupby("dataset", sort=True):
         rows.append(

@@ -179,6 +179,16 @@ def _f(v, fmt="{:.3f}") -> str:
     return fmt.format(v)
 
 
+def _step_table(curve: pd.DataFrame, steps: list[int], cell) -> list[str]:
+    """Markdown rows: one per variant, one column per step, `cell(row of curve)` in each ("–" where missing)."""
+    lines = ["| variant | " + " | ".join(f"step {s}" for s in steps) + " |", "|---|" + "---|" * len(steps)]
+    for v, g in curve.groupby("variant", sort=False):
+        g = g.set_index("step")
+        cells = [cell(g.loc[s]) if s in g.index else "–" for s in steps]
+        lines.append(f"| `{v}` | " + " | ".join(cells) + " |")
+    return lines
+
+
 def render(rows: list[dict], curve: list[dict], command: str, note: str) -> str:
     lines = [
         "# Tokenizer sweep: bits, width and training length (issue 15)",
@@ -223,34 +233,24 @@ def render(rows: list[dict], curve: list[dict], command: str, note: str) -> str:
             "warm-up 100 steps, then cosine down to 0.1 x at the run's last step, so a step-k point of a 1000-step run "
             "is not a k-step run).",
             "",
-            "| variant | " + " | ".join(f"step {s}" for s in steps) + " |",
-            "|---|" + "---|" * len(steps),
         ]
-        for v, g in cdf.groupby("variant", sort=False):
-            g = g.set_index("step")
-            cells = [
-                f"{g.loc[s, 'val_loss']:.4f} ({g.loc[s, 'val_recon_all']:.4f})" if s in g.index else "–"
-                for s in steps
-            ]
-            lines.append(f"| `{v}` | " + " | ".join(cells) + " |")
+        lines += _step_table(cdf, steps, lambda r: f"{r['val_loss']:.4f} ({r['val_recon_all']:.4f})")
         if "close_error" in cdf:
             lines += [
                 "",
                 "The gate's close error (median over assets) / OHLC-consistent share at the same steps (weights of the "
                 "resumable checkpoints copied to `<run>/snapshots/step<N>/` while training ran):",
                 "",
-                "| variant | " + " | ".join(f"step {s}" for s in steps) + " |",
-                "|---|" + "---|" * len(steps),
             ]
-            for v, g in cdf.groupby("variant", sort=False):
-                g = g.set_index("step")
-                cells = [
-                    f"{g.loc[s, 'close_error']:.3f} / {g.loc[s, 'consistent_share']:.3f}"
-                    if s in g.index and pd.notna(g.loc[s, "close_error"])
+            lines += _step_table(
+                cdf,
+                steps,
+                lambda r: (
+                    f"{r['close_error']:.3f} / {r['consistent_share']:.3f}"
+                    if pd.notna(r["close_error"])
                     else "–"
-                    for s in steps
-                ]
-                lines.append(f"| `{v}` | " + " | ".join(cells) + " |")
+                ),
+            )
     return "\n".join(lines) + "\n"
 
 
