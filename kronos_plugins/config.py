@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
+from .candle_head import check_head
+
 
 def _from_mapping(cls, data: dict[str, Any], what: str):
     names = {f.name for f in fields(cls)}
@@ -41,8 +43,12 @@ class KronosTokenizerConfig:
     gamma: float = 1.1  # codebook entropy weight
     zeta: float = 0.05  # weight of the entropy penalty
     group_size: int = 4  # sub-code group size of the soft entropy
+    # what the decoder's outputs mean (`kronos_plugins.candle_head`): "direct" bars as in the reference, or
+    # "wicks": high/low as wicks around open/close, so decoded candles are consistent by construction
+    candle_head: str = "direct"
 
     def __post_init__(self) -> None:
+        check_head(self.candle_head)
         if self.s1_bits != self.s2_bits:
             raise ValueError(
                 f"`s1_bits` {self.s1_bits} != `s2_bits` {self.s2_bits}: the Kronos tokenizer decodes (coarse, fine) "
@@ -62,7 +68,12 @@ class KronosTokenizerConfig:
         return _from_mapping(cls, data, "tokenizer")
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The ``config.json`` keys; ``candle_head`` only when not the reference's, so such a config still loads
+        in the reference implementation."""
+        out = asdict(self)
+        if out["candle_head"] == "direct":
+            del out["candle_head"]
+        return out
 
 
 @dataclass

@@ -148,7 +148,9 @@ class KLineTokenizer:
             index, _ = future_stamps_of(c.timestamps, len(c.x), H, future_timestamps)
             out.append(
                 pd.DataFrame(
-                    c.denormalise(z[row]).astype(np.float64), index=index, columns=list(KRONOS_COLUMNS)
+                    c.denormalise(z[row], self.tokenizer.config.candle_head),
+                    index=index,
+                    columns=list(KRONOS_COLUMNS),
                 )
             )
         return out

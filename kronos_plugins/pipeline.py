@@ -492,7 +492,7 @@ class KronosPipeline:
                     .numpy()
                 )  # (G, S, H, 6) normalised
                 for j, i in enumerate(idx):
-                    samples[i] = contexts[i].denormalise(z[j])
+                    samples[i] = contexts[i].denormalise(z[j], self.tokenizer.config.candle_head)
         return samples
 
     def _tensor(self, arrays: list[np.ndarray]) -> torch.Tensor:

@@ -44,6 +44,7 @@ import pandas as pd
 import torch
 
 from .calendar import infer_future_timestamps, time_features
+from .candle_head import check_head, wick_prices
 from .columns import complete_volume_amount
 from .validation import KRONOS_COLUMNS, KronosInputError, validate_context
 
@@ -235,9 +236,16 @@ class PreparedContext:
         """The power of ten the prices were rescaled by (1.0: the reference's normalisation)."""
         return float(self.scales[0])
 
-    def denormalise(self, z: np.ndarray) -> np.ndarray:
-        """Normalised bars (..., 6) back to price units (float64)."""
-        return (np.asarray(z, dtype=np.float64) * (self.std + STD_EPS) + self.mean) * self.scales
+    def denormalise(self, z: np.ndarray, candle_head: str = "direct") -> np.ndarray:
+        """Decoded bars (..., 6) back to price units (float64).
+
+        `candle_head` is the decoding tokenizer's (`kronos_plugins.candle_head`): with ``"wicks"`` the high and
+        low outputs are wicks around open and close, and the candles come back consistent by construction.
+        """
+        prices = (np.asarray(z, dtype=np.float64) * (self.std + STD_EPS) + self.mean) * self.scales
+        if check_head(candle_head) == "wicks":
+            prices = wick_prices(z, prices, (self.std + STD_EPS) * self.scales)
+        return prices
 
 
 def prepare_window(series: SeriesData, start: int = 0, stop: int | None = None) -> PreparedContext:

@@ -423,7 +423,7 @@ def tokenizer_section(args, pipe, out: Path, log) -> dict:
 
     def normalise(window: np.ndarray):
         ctx = prepare_series(pd.DataFrame(window, columns=cols), missing_timestamps="constant")
-        return ctx.x, ctx.denormalise
+        return ctx.x, lambda z: ctx.denormalise(z, tok.config.candle_head)
 
     @torch.inference_mode()
     def roundtrip(x: np.ndarray) -> np.ndarray:

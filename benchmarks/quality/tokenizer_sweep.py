@@ -189,24 +189,41 @@ def _step_table(curve: pd.DataFrame, steps: list[int], cell) -> list[str]:
     return lines
 
 
-def render(rows: list[dict], curve: list[dict], command: str, note: str) -> str:
+TITLE = "Tokenizer sweep: bits, width and training length (issue 15)"
+TRAINING = (
+    "`OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=1 nice -n 19 .venv/bin/kronos-train --config "
+    "kronos_plugins/training/configs/tokenizer-sweep/<variant>.yaml --out-dir runs/tokenizer-sweep/<variant> "
+    "--no-progress` (one variant at a time, 1 torch thread, on a 2-CPU machine shared with other jobs: the "
+    "minutes are indicative)"
+)
+VARIANTS = (
+    "derived from `v2-tokenizer.yaml` (split version 2, seed 0, batch 32, lr 1e-3, warm-up 100, "
+    "cosine to 0.1, 3 + 3 layers, 4 heads); only bits, `d_model`/`ff_dim` and steps differ. `val loss` is the "
+    "training objective (reconstruction MSE + BSQ terms, whose entropy part grows with the bits: compare "
+    "`val recon` across bits)."
+)
+
+
+def render(
+    rows: list[dict],
+    curve: list[dict],
+    command: str,
+    note: str,
+    title: str = TITLE,
+    training: str = TRAINING,
+    variants: str = VARIANTS,
+) -> str:
     lines = [
-        "# Tokenizer sweep: bits, width and training length (issue 15)",
+        f"# {title}",
         "",
         f"- **command**: `{command}`",
-        "- **training**: `OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=1 nice -n 19 .venv/bin/kronos-train --config "
-        "kronos_plugins/training/configs/tokenizer-sweep/<variant>.yaml --out-dir runs/tokenizer-sweep/<variant> "
-        "--no-progress` (one variant at a time, 1 torch thread, on a 2-CPU machine shared with other jobs: the "
-        "minutes are indicative)",
+        f"- **training**: {training}",
         "- **metrics**: exactly the quality gate's tokenizer section (`tokenizer_section` of "
         "`benchmarks/quality/gate.py`, its default settings): validation part of split version 2, <= 8 windows of "
         "96 bars per asset, coarse + fine tokens; close error in one-bar return stds, median over windows per "
         "asset then over assets (target <= 0.15); OHLC-consistent decoded candles before repair (target >= 0.99). "
         "Per asset: `per_asset/<variant>.csv`.",
-        "- **variants**: derived from `v2-tokenizer.yaml` (split version 2, seed 0, batch 32, lr 1e-3, warm-up 100, "
-        "cosine to 0.1, 3 + 3 layers, 4 heads); only bits, `d_model`/`ff_dim` and steps differ. `val loss` is the "
-        "training objective (reconstruction MSE + BSQ terms, whose entropy part grows with the bits: compare "
-        "`val recon` across bits).",
+        f"- **variants**: {variants}",
     ]
     if note:
         lines.append(f"- **note**: {note}")
@@ -267,6 +284,11 @@ def main(argv=None) -> None:
     )
     p.add_argument("--no-snapshots", action="store_true", help="skip the gate figures at intermediate steps")
     p.add_argument("--note", default="", help="a line added to sweep.md (e.g. reduced steps)")
+    p.add_argument("--title", default=TITLE, help="sweep.md's heading")
+    p.add_argument(
+        "--training", default=TRAINING, help="sweep.md's training line (how the runs were trained)"
+    )
+    p.add_argument("--variants", default=VARIANTS, help="sweep.md's line on what the variants are")
     args = p.parse_args(argv)
     log = lambda m: print(m, flush=True)  # noqa: E731
     out = Path(args.out)
@@ -289,7 +311,10 @@ def main(argv=None) -> None:
     df.to_csv(out / "sweep.csv", index=False, float_format="%.6g")
     if curve:
         pd.DataFrame(curve).to_csv(out / "curve.csv", index=False, float_format="%.6g")
-    (out / "sweep.md").write_text(render(rows, curve, cmd.strip(), args.note), encoding="utf-8")
+    (out / "sweep.md").write_text(
+        render(rows, curve, cmd.strip(), args.note, args.title, args.training, args.variants),
+        encoding="utf-8",
+    )
     log("")
     log(
         df[

@@ -41,7 +41,7 @@ __all__ = [
 ]
 
 #: Architecture keys a fine-tuning run may change on a loaded checkpoint (they hold no weights).
-EDITABLE_ARCH_KEYS = ("ffn_dropout_p", "attn_dropout_p", "resid_dropout_p", "token_dropout_p")
+EDITABLE_ARCH_KEYS = ("ffn_dropout_p", "attn_dropout_p", "resid_dropout_p", "token_dropout_p", "candle_head")
 
 DATA_SOURCES = ("split", "files", "synthetic")
 WEIGHTINGS = ("windows", "sqrt", "series")
@@ -128,6 +128,9 @@ class StageConfig:
     # tokenizer stage only: weights of the reconstruction error of (open, high, low, close, volume, amount),
     # rescaled to mean 1 (so equal weights give the unweighted loss); None weighs the six features equally
     feature_weights: list[float] | None = None
+    # tokenizer stage only: "all" parameters, or only the "decoder" side (encoder and quantiser frozen, so the
+    # token ids do not change: a new decoder or candle head for an existing model's tokens)
+    trainable: str = "all"
 
 
 @dataclass
@@ -270,6 +273,11 @@ class TrainConfig:
                 "`train_tokenizer.steps` is 0 but `init_tokenizer` is not set: stage 2 needs a tokenizer. "
                 "Set `init_tokenizer` to a checkpoint (e.g. 'NeoQuasar/Kronos-Tokenizer-base') or train one."
             )
+        if self.train_tokenizer.trainable == "decoder" and self.init_tokenizer is None:
+            raise TrainConfigError(
+                "`train_tokenizer.trainable` is 'decoder' (the encoder keeps its weights) but `init_tokenizer` is "
+                "not set: name the checkpoint whose encoder and token ids to keep."
+            )
         for name, init in (("tokenizer", self.init_tokenizer), ("model", self.init_model)):
             arch = getattr(self, name)
             if init is not None:
@@ -297,6 +305,15 @@ def _validate_stage(s: StageConfig, name: str) -> None:
     _require(s.grad_clip >= 0, f"{name}.grad_clip", s.grad_clip, "must be >= 0 (0 disables clipping)")
     for key in ("eval_every", "checkpoint_every", "log_every"):
         _require(getattr(s, key) >= 1, f"{name}.{key}", getattr(s, key), "must be >= 1")
+    _require(
+        s.trainable in ("all", "decoder"), f"{name}.trainable", s.trainable, "must be 'all' or 'decoder'"
+    )
+    _require(
+        s.trainable == "all" or name == "train_tokenizer",
+        f"{name}.trainable",
+        s.trainable,
+        "applies to the tokenizer stage only",
+    )
     w = s.feature_weights
     if w is not None:
         _require(

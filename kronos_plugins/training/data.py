@@ -32,7 +32,7 @@ from torch.utils.data import Dataset, Sampler
 
 from ..calendar import time_features
 from ..columns import complete_volume_amount
-from ..preparation import CLIP, normalise
+from ..preparation import CLIP, STD_EPS, normalise
 from ..validation import KRONOS_COLUMNS, KronosInputError, prepare_context
 from .config import DataConfig
 
@@ -142,8 +142,9 @@ class WindowDataset(Dataset):
     """Every window of ``context + horizon`` consecutive bars of a list of series.
 
     Index ``i`` is a flat position over all windows of all series; `locate` maps it to (series, start).
-    A series shorter than one window contributes none. Items are ``(x, stamp)``: (W, 6) normalised bars and
-    (W, 5) calendar features, float32 tensors.
+    A series shorter than one window contributes none. Items are ``(x, stamp, stats)``: (W, 6) normalised
+    bars, (W, 5) calendar features and (2, 6) normalisation statistics (column means and ``std + eps``, which
+    a ``"wicks"`` candle head needs: `kronos_plugins.candle_head`), float32 tensors.
 
     Parameters
     ----------
@@ -200,11 +201,16 @@ class WindowDataset(Dataset):
         z ^= z >> 31
         return self.min_context + int(z % (self.context - self.min_context + 1))
 
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         k, start = self.locate(int(index))
         s = self.series[k]
-        x, _, _ = normalise_window(s.values[start : start + self.window], self.context_of(index))
-        return torch.from_numpy(x), torch.from_numpy(s.stamps[start : start + self.window])
+        x, mean, std = normalise_window(s.values[start : start + self.window], self.context_of(index))
+        stats = np.stack([mean, std + STD_EPS]).astype(np.float32)  # what a "wicks" candle head reads
+        return (
+            torch.from_numpy(x),
+            torch.from_numpy(s.stamps[start : start + self.window]),
+            torch.from_numpy(stats),
+        )
 
     def series_weights(self, weighting: str) -> np.ndarray:
         """Unnormalised draw weight of each series: its window count, its square root, or 1."""

@@ -47,6 +47,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader
 
+from ..candle_head import wick_bars
 from ..checkpoints import load_model, load_tokenizer, save_checkpoint
 from ..model import Kronos
 from ..tokenizer import KronosTokenizer
@@ -124,14 +125,22 @@ def lr_at(step: int, total: int, peak: float, warmup: int, min_ratio: float) -> 
 
 
 def tokenizer_loss(
-    tokenizer: nn.Module, x: torch.Tensor, feature_weights=None
+    tokenizer: nn.Module, x: torch.Tensor, feature_weights=None, stats: torch.Tensor | None = None
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """Stage-1 loss of normalised windows x (B, W, 6): ``(MSE(z_pre, x) + MSE(z, x)) / 2 + bsq_loss``.
 
     `feature_weights` (6 numbers, rescaled to mean 1) weigh each feature's squared error in both MSE terms;
-    None weighs them equally (the published recipe).
+    None weighs them equally (the published recipe). A tokenizer with the ``"wicks"`` candle head decodes
+    through `kronos_plugins.candle_head.wick_bars`, which needs the windows' `stats` (B, 2, 6): means and
+    ``std + eps``, as `WindowDataset` items carry them.
     """
     (z_pre, z), bsq_loss, _, _ = tokenizer(x)
+    head = getattr(tokenizer, "module", tokenizer).config.candle_head  # DDP wraps the tokenizer
+    if head == "wicks":
+        if stats is None:
+            raise ValueError("a 'wicks' candle head needs the windows' normalisation `stats` (B, 2, 6).")
+        z_pre = wick_bars(z_pre, stats[:, 0], stats[:, 1])
+        z = wick_bars(z, stats[:, 0], stats[:, 1])
     if feature_weights is None:
         recon_pre, recon_all = F.mse_loss(z_pre, x), F.mse_loss(z, x)
     else:
@@ -140,6 +149,14 @@ def tokenizer_loss(
         recon_pre, recon_all = ((z_pre - x) ** 2 * w).mean(), ((z - x) ** 2 * w).mean()
     loss = (recon_pre + recon_all) / 2 + bsq_loss
     return loss, {"recon_pre": recon_pre, "recon_all": recon_all, "bsq": bsq_loss}
+
+
+def freeze_encoder(tokenizer: KronosTokenizer) -> None:
+    """Train only the decoder side (``train_tokenizer.trainable: decoder``): the input embedding, encoder and
+    quantiser keep their weights, so every window keeps its token ids and a model trained on them stays valid
+    (used to fit a new candle head, `kronos_plugins.candle_head`, to an existing model's tokens)."""
+    for part in (tokenizer.embed, tokenizer.encoder, tokenizer.quant_embed, tokenizer.tokenizer):
+        part.requires_grad_(False)
 
 
 def model_loss(
@@ -257,9 +274,8 @@ def _evaluate(
     with torch.no_grad():
         for i in range(0, len(mine), batch_size):
             items = [run.val_ds[int(j)] for j in mine[i : i + batch_size]]
-            x = torch.stack([a for a, _ in items]).to(dev)
-            stamp = torch.stack([b for _, b in items]).to(dev)
-            loss, parts = loss_fn(module, x, stamp)
+            x, stamp, stats = (torch.stack(parts_).to(dev) for parts_ in zip(*items, strict=True))
+            loss, parts = loss_fn(module, x, stamp, stats)
             keys = ["loss", *parts]
             vals = torch.stack([loss, *parts.values()]).double() * len(x)
             total = vals if total is None else total + vals
@@ -349,15 +365,15 @@ def _run_stage(
     ema, last_val = None, run.log.last(stage, "val")
     done = start_step
     with progress.run(f"{stage}", start_step, total):
-        for x, stamp in loader:
+        for x, stamp, stats in loader:
             t0 = time.perf_counter()
             step = done
-            x, stamp = x.to(ctx.device, non_blocking=True), stamp.to(ctx.device, non_blocking=True)
+            x, stamp, stats = (t.to(ctx.device, non_blocking=True) for t in (x, stamp, stats))
             lr = lr_at(step, total, scfg.lr, scfg.warmup_steps, scfg.min_lr_ratio)
             for group in opt.param_groups:
                 group["lr"] = lr
             torch.manual_seed(_derive_seed(cfg.seed, stream, step, ctx.rank))  # dropout draws of this step
-            loss, parts = loss_fn(wrapped, x, stamp)
+            loss, parts = loss_fn(wrapped, x, stamp, stats)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             clip = scfg.grad_clip if scfg.grad_clip > 0 else float("inf")
@@ -587,8 +603,11 @@ def train(
                 start, resume_optim = state["step"], (optim_tensors, state["optimizer"])
                 set_rng_state(rng_tensors, state["rng"])
 
-            def tok_loss(m, x, stamp):
-                return tokenizer_loss(m, x, cfg.train_tokenizer.feature_weights)
+            if cfg.train_tokenizer.trainable == "decoder":
+                freeze_encoder(tokenizer)
+
+            def tok_loss(m, x, stamp, stats):
+                return tokenizer_loss(m, x, cfg.train_tokenizer.feature_weights, stats)
 
             if start < cfg.train_tokenizer.steps:
                 stopped = not _run_stage(run, "tokenizer", tokenizer, tok_loss, start, resume_optim)
@@ -621,7 +640,7 @@ def train(
 
             autocast_bf16 = cfg.precision == "bf16"
 
-            def mdl_loss(m, x, stamp):
+            def mdl_loss(m, x, stamp, stats):
                 with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=autocast_bf16):
                     return model_loss(m, head, tokenizer, x, stamp)
 

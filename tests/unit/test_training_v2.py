@@ -27,7 +27,7 @@ def test_min_context_normalises_each_window_on_a_fixed_draw_of_its_first_bars():
     assert len(set(contexts)) >= 30  # spread over the range, not a constant
     assert contexts == [ds.context_of(i) for i in range(len(ds))]  # the same draw every time
     for i in (0, 7, 100):
-        x, _ = ds[i]
+        x, _, _ = ds[i]
         start = ds.locate(i)[1]
         expected, _, _ = normalise_window(s.values[start : start + 64], contexts[i])
         np.testing.assert_array_equal(x.numpy(), expected)
