@@ -5,6 +5,7 @@ Copies ``<run>/tokenizer`` and ``<run>/model`` into ``kronos_plugins/checkpoints
 losses, from the run's ``training_summary.json``) and ``SHA256SUMS`` (checked when the bundle loads).
 
     python -m kronos_plugins.training.bundle runs/v2-model-long --context 64
+    python -m kronos_plugins.training.bundle runs/v2-tokenizer-wicks --replace-tokenizer   # then a new decoder
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from ..checkpoints import BUNDLED_DIR, CONFIG_NAME, WEIGHTS_NAME, file_sha256
+from ..checkpoints import BUNDLED_DIR, CONFIG_NAME, WEIGHTS_NAME, file_sha256, load_tokenizer
 
 MAX_BUNDLE_BYTES = 25 * 2**20  # the issue's limit for tokenizer + model on disk
 
@@ -73,6 +74,78 @@ def bundle_run(run_dir: str | Path, dest: str | Path = BUNDLED_DIR, *, context: 
     return out
 
 
+def replace_tokenizer(run_dir: str | Path, dest: str | Path = BUNDLED_DIR) -> Path:
+    """Swap a bundle's tokenizer for the one a decoder-only run trained for its tokens; return `dest`.
+
+    The run must train only the tokenizer's decoder side (``train_tokenizer.trainable: decoder``) from the
+    bundle's own tokenizer, so every window keeps its token ids and the bundled model stays valid; anything
+    else is refused. ``SHA256SUMS`` is rewritten, ``bundle.json`` records the run under ``"tokenizer_run"`` and
+    ``MODEL_CARD.md`` gets a line saying what changed.
+    """
+    run, out = Path(run_dir), Path(dest)
+    summary_file = run / "training_summary.json"
+    if not summary_file.is_file():
+        raise FileNotFoundError(f"`{run}` has no training_summary.json: is it a finished `kronos-train` run?")
+    s = json.loads(summary_file.read_text())
+    cfg = s.get("config", {})
+    if not s.get("completed"):
+        raise ValueError(
+            f"the run in `{run}` did not complete; resume it with `kronos-train --resume` first."
+        )
+    if cfg.get("train_tokenizer", {}).get("trainable") != "decoder":
+        raise ValueError(
+            f"the run in `{run}` trained the whole tokenizer, which changes its token ids: the bundled model "
+            "would no longer match. Only a `train_tokenizer.trainable: decoder` run can replace the tokenizer."
+        )
+    old_weights = out / "tokenizer" / WEIGHTS_NAME
+    old, new = load_tokenizer(out / "tokenizer"), load_tokenizer(run / "tokenizer")
+    frozen = ("embed.", "encoder.", "quant_embed.", "tokenizer.")
+    old_sd, new_sd = old.state_dict(), new.state_dict()
+    if old_sd.keys() != new_sd.keys() or any(
+        not (old_sd[k] == new_sd[k]).all() for k in old_sd if k.startswith(frozen)
+    ):
+        raise ValueError(
+            f"the tokenizer of `{run}` does not share the bundled tokenizer's encoder ({old_weights}): it was "
+            "trained from another checkpoint. Set its `init_tokenizer` to the bundled tokenizer."
+        )
+    for name in (CONFIG_NAME, WEIGHTS_NAME):
+        shutil.copyfile(run / "tokenizer" / name, out / "tokenizer" / name)
+    files = [f"{part}/{name}" for part in ("tokenizer", "model") for name in (CONFIG_NAME, WEIGHTS_NAME)]
+    total = sum((out / f).stat().st_size for f in files)
+    if total > MAX_BUNDLE_BYTES:
+        raise ValueError(
+            f"bundle is {total / 2**20:.1f} MiB, over the {MAX_BUNDLE_BYTES / 2**20:.0f} MiB limit."
+        )
+    st = s["stages"]["tokenizer"]
+    meta = json.loads((out / "bundle.json").read_text())
+    meta["tokenizer_run"] = {
+        "command": s["command"],
+        "created": s["created"],
+        "git_commit": s.get("git_commit"),
+        "candle_head": new.config.candle_head,
+        "steps": st["steps"],
+        "final_val_loss": st["final_val_loss"],
+        "wall_time_s": s["wall_time_s"],
+    }
+    (out / "bundle.json").write_text(json.dumps(meta, indent=2) + "\n")
+    card = (out / "MODEL_CARD.md").read_text()
+    line = (
+        f"- **Tokenizer decoder** retrained for the model's unchanged tokens (encoder and quantiser frozen), "
+        f"candle head `{new.config.candle_head}`: `{s['command']}`, {st['steps']} x {st['batch_size']} steps, "
+        f"validation loss {_loss_cell(st)}, {st['train_seconds'] / 60:.0f} min; commit {s.get('git_commit')}.\n"
+    )
+    card = "".join(x for x in card.splitlines(keepends=True) if not x.startswith("- **Tokenizer decoder**"))
+    anchor = "- **Use:**"
+    card = card.replace(anchor, line + anchor, 1) if anchor in card else card + "\n" + line
+    card = card.replace(
+        card[card.index("- **Size on disk:**") : card.index("checksums in `SHA256SUMS`.")],
+        f"- **Size on disk:** {total / 2**20:.2f} MiB of safetensors; ",
+    )
+    (out / "MODEL_CARD.md").write_text(card)
+    (out / "SHA256SUMS").write_text("".join(f"{file_sha256(out / f)}  {f}\n" for f in files))
+    return out
+
+
 def _model_card(s: dict, total_bytes: int) -> str:
     tok, mod = s["stages"]["tokenizer"], s["stages"]["model"]
     assets = s["data"]["assets"]
@@ -121,7 +194,16 @@ def main(argv=None) -> int:
         default=None,
         help="default forecast context in bars (chosen on validation windows); default: the training context",
     )
+    ap.add_argument(
+        "--replace-tokenizer",
+        action="store_true",
+        help="RUN_DIR is a decoder-only tokenizer run: swap the bundle's tokenizer for it, keep the model",
+    )
     args = ap.parse_args(argv)
+    if args.replace_tokenizer:
+        out = replace_tokenizer(args.run_dir, args.dest)
+        print(f"replaced the tokenizer of {out} with {args.run_dir}/tokenizer")
+        return 0
     out = bundle_run(args.run_dir, args.dest, context=args.context)
     print(f"bundled {args.run_dir} -> {out}")
     return 0

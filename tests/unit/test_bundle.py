@@ -161,3 +161,68 @@ def test_the_shipped_weights_are_the_ones_pinned_in_the_tests():
     sums = _digests((BUNDLED_DIR / "SHA256SUMS").read_text())
     listed = {name: sums.get(name) for name in pinned}
     assert listed == pinned, f"SHA256SUMS does not list the pinned digests: {listed}"
+
+
+def _decoder_run(tmp_path, base_tok_dir, trainable="decoder", perturb=("decoder.",)):
+    """A finished decoder-only run's layout: the base tokenizer with the named parameters nudged, as "wicks"."""
+    import dataclasses
+
+    from kronos_plugins.checkpoints import load_tokenizer, save_checkpoint
+    from kronos_plugins.tokenizer import KronosTokenizer
+
+    base = load_tokenizer(base_tok_dir)
+    tok = KronosTokenizer(dataclasses.replace(base.config, candle_head="wicks"))
+    sd = {k: v + 0.01 if k.startswith(perturb) else v for k, v in base.state_dict().items()}
+    tok.load_state_dict(sd)
+    run = tmp_path / "wicks-run"
+    save_checkpoint(tok, run / "tokenizer")
+    stage = dict(steps=5, batch_size=4, initial_val_loss=0.3, final_val_loss=0.1, train_seconds=120.0)
+    summary = dict(
+        completed=True,
+        command="kronos-train --config wicks.yaml",
+        created="2026-12-06",
+        git_commit="def",
+        wall_time_s=130.0,
+        config={"train_tokenizer": {"trainable": trainable}},
+        stages={"tokenizer": stage},
+    )
+    (run / "training_summary.json").write_text(json.dumps(summary))
+    return run
+
+
+def test_a_decoder_only_run_replaces_the_bundled_tokenizer_and_nothing_else(fake_run, tmp_path):
+    from kronos_plugins.training.bundle import replace_tokenizer
+
+    dest = bundle_run(fake_run, tmp_path / "bundled")
+    model_before = (dest / "model" / "model.safetensors").read_bytes()
+    meta_before = json.loads((dest / "bundle.json").read_text())
+    run = _decoder_run(tmp_path, dest / "tokenizer")
+    replace_tokenizer(run, dest)
+    model_dir, tok_dir, max_context = bundled_checkpoint(dest)  # checksums rewritten: it loads
+    assert (model_dir / "model.safetensors").read_bytes() == model_before and max_context == 96
+    assert (tok_dir / "model.safetensors").read_bytes() == (
+        run / "tokenizer" / "model.safetensors"
+    ).read_bytes()
+    meta = json.loads((dest / "bundle.json").read_text())
+    assert meta.pop("tokenizer_run")["candle_head"] == "wicks"
+    assert meta == meta_before  # the model's provenance and default context are kept
+    card = (dest / "MODEL_CARD.md").read_text()
+    assert card.count("**Tokenizer decoder**") == 1 and "kronos-train --config wicks.yaml" in card
+    replace_tokenizer(run, dest)  # again: the card's line is replaced, not repeated
+    assert (dest / "MODEL_CARD.md").read_text().count("**Tokenizer decoder**") == 1
+
+
+@pytest.mark.parametrize(
+    ("trainable", "perturb", "match"),
+    [("all", ("decoder.",), "trained the whole tokenizer"), ("decoder", ("encoder.",), "does not share")],
+)
+def test_a_run_that_changes_the_token_ids_cannot_replace_the_tokenizer(
+    fake_run, tmp_path, trainable, perturb, match
+):
+    from kronos_plugins.training.bundle import replace_tokenizer
+
+    dest = bundle_run(fake_run, tmp_path / "bundled")
+    sums = (dest / "SHA256SUMS").read_text()
+    with pytest.raises(ValueError, match=match):
+        replace_tokenizer(_decoder_run(tmp_path, dest / "tokenizer", trainable, perturb), dest)
+    assert (dest / "SHA256SUMS").read_text() == sums
