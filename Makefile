@@ -80,7 +80,6 @@ bench-quality: $(VENV)/.stamp-bench $(VENV)/.stamp-synth
 # one on the full suite's 1,080 windows, each at its default context; paired per-window CRPS/MAE ratios with
 # bootstrap CIs over assets (issue 15). 139 s of harness on 2 cores; benchmarks/results/quality/paired_full.md
 PREVIOUS_BUNDLE ?= 48f6022
-CANDLE_HEAD_MODEL ?= kronos_plugins/checkpoints_data/bundled/model
 bench-paired: $(VENV)/.stamp-bench
 	rm -rf benchmarks/results/cache/previous-bundled && mkdir -p benchmarks/results/cache/previous-bundled
 	git archive $(PREVIOUS_BUNDLE) kronos_plugins/checkpoints_data/bundled | tar -x --strip-components=3 -C benchmarks/results/cache/previous-bundled
@@ -90,16 +89,22 @@ bench-paired: $(VENV)/.stamp-bench
 		--title "Previous ($(PREVIOUS_BUNDLE)) vs current bundled checkpoint, full suite windows (make bench-paired)" \
 		--out benchmarks/results/quality/paired_full.md
 
-# candle heads (issue 15, item 1): decoder-only retrainings of the bundled tokenizer for model v2's tokens, "wicks"
-# (candles consistent by construction) and its "direct" control, 3000 steps each (about 13 min each, run side by
-# side on 2 cores); then both behind the bundled model on the full suite's windows, paired against the shipped
-# decoder (benchmarks/results/quality/candle_heads/), and their tokenizer-gate figures (tokenizer_sweep.py)
+# candle heads (issue 15, item 1): decoder-only retrainings of model v2's tokenizer for its unchanged tokens, "wicks"
+# (candles consistent by construction; bundled since) and its "direct" control, 3000 steps each (10 min each, run
+# side by side on 2 cores); then both behind model v2 on the full suite's windows, paired against the decoder
+# shipped before (git $(CANDLE_HEAD_BASE), extracted into the benchmark cache), and their tokenizer-gate figures
+# (tokenizer_sweep.py); results in benchmarks/results/quality/candle_heads/
+CANDLE_HEAD_BASE ?= 6e9c136
 train-candle-heads: data
+	rm -rf runs/candle-head-base && mkdir -p runs/candle-head-base
+	git archive $(CANDLE_HEAD_BASE) kronos_plugins/checkpoints_data/bundled | tar -x --strip-components=3 -C runs/candle-head-base
 	for v in wicks decoder; do OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=1 $(VENV)/bin/kronos-train --config kronos_plugins/training/configs/v2-tokenizer-$$v.yaml --out-dir runs/v2-tokenizer-$$v --no-progress & done; wait
 
 bench-candle-heads: $(VENV)/.stamp-bench
+	rm -rf benchmarks/results/cache/candle-head-base && mkdir -p benchmarks/results/cache/candle-head-base
+	git archive $(CANDLE_HEAD_BASE) kronos_plugins/checkpoints_data/bundled | tar -x --strip-components=3 -C benchmarks/results/cache/candle-head-base
 	for v in wicks decoder; do rm -rf benchmarks/results/cache/candidate-$$v && mkdir -p benchmarks/results/cache/candidate-$$v && \
-		cp -r $(CANDLE_HEAD_MODEL) benchmarks/results/cache/candidate-$$v/model && \
+		cp -r benchmarks/results/cache/candle-head-base/model benchmarks/results/cache/candidate-$$v/model && \
 		cp -r runs/v2-tokenizer-$$v/tokenizer benchmarks/results/cache/candidate-$$v/tokenizer; done
 	$(VENV)/bin/kronos-bench run benchmarks/suites/paired-candle-heads.yaml --out benchmarks/results/quality/candle_heads
 	for v in wicks decoder; do $(PY) benchmarks/quality/paired.py benchmarks/results/quality/candle_heads/windows.parquet \
@@ -107,6 +112,7 @@ bench-candle-heads: $(VENV)/.stamp-bench
 		--title "Shipped decoder vs decoder-only retraining ($$v head), bundled model v2, full suite windows (make bench-candle-heads)" \
 		--out benchmarks/results/quality/candle_heads/paired_$$v.md; done
 	$(PY) benchmarks/quality/tokenizer_sweep.py runs/v2-tokenizer-wicks runs/v2-tokenizer-decoder --out benchmarks/results/quality/candle_heads/tokenizer \
+		--shipped benchmarks/results/cache/candle-head-base \
 		--title "Candle heads: decoder-only retrainings of the bundled tokenizer (issue 15)" \
 		--training "\`make train-candle-heads\` (both runs side by side, 1 torch thread each, on 2 CPUs)" \
 		--variants "\`v2-tokenizer-wicks.yaml\` (candle head \"wicks\": high/low decoded as wicks around open/close) and its control \`v2-tokenizer-decoder.yaml\` (head \"direct\", the reference's); both start from the shipped tokenizer and train only its decoder side (encoder and quantiser frozen: the same token ids) for 3000 steps on split version 3, windows normalised on their first 16-96 bars. \`val loss\` includes the BSQ terms, constant here (frozen encoder)."
@@ -134,11 +140,14 @@ docs: $(VENV)/.stamp-dev
 # Trains the bundled checkpoint (model v2) from scratch and installs it into kronos_plugins/checkpoints_data/bundled
 # with its model card and checksums: tokenizer v2 and model v2 (`train-v2`), 4,000 more model steps warm-started
 # from it (v2-model-long.yaml), then the bundle with the default context 64 chosen on validation windows
-# (benchmarks/suites/select-defaults.yaml). Measured on 2 shared cores: 19 + 47 + 74 min (see its MODEL_CARD.md).
+# (benchmarks/suites/select-defaults.yaml), then the "wicks" candle-head decoder for its tokens (v2-tokenizer-wicks.yaml,
+# decoder only) swapped in. Measured on 2 shared cores: 19 + 47 + 74 + 11 min (see its MODEL_CARD.md).
 # OMP_WAIT_POLICY=PASSIVE keeps OpenMP threads from spinning on a shared machine (must be set before torch loads).
 train-bundled: train-v2
 	OMP_WAIT_POLICY=PASSIVE $(VENV)/bin/kronos-train --config kronos_plugins/training/configs/v2-model-long.yaml --out-dir runs/v2-model-long
 	$(PY) -m kronos_plugins.training.bundle runs/v2-model-long --context 64
+	OMP_WAIT_POLICY=PASSIVE $(VENV)/bin/kronos-train --config kronos_plugins/training/configs/v2-tokenizer-wicks.yaml --out-dir runs/v2-tokenizer-wicks --set init_tokenizer=runs/v2-model-long/tokenizer
+	$(PY) -m kronos_plugins.training.bundle runs/v2-tokenizer-wicks --replace-tokenizer
 
 # The checkpoint bundled before model v2 (0.9M parameters, split v1, 11.2 min on 2 cores); kept for comparison.
 train-bundled-v1: $(VENV)/.stamp-train

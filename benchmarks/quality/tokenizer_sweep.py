@@ -73,10 +73,10 @@ def gate_figures(tok, label: str, per_asset_dir: Path | None, log) -> dict:
     }
 
 
-def _shipped_lineage() -> dict:
+def _shipped_lineage(bundle: Path = BUNDLED) -> dict:
     """Steps, minutes and final validation loss of the shipped tokenizer's run, from the bundle's model card
     (its run folder is not part of the repository)."""
-    card = (BUNDLED / "MODEL_CARD.md").read_text(encoding="utf-8")
+    card = (bundle / "MODEL_CARD.md").read_text(encoding="utf-8")
     m = re.search(
         r"`runs/v2-tokenizer`: (\d+) x (\d+) steps, validation loss [-\d.]+ -> ([-\d.]+), (\d+) min", card
     )
@@ -147,10 +147,10 @@ def run_row(run: Path, per_asset_dir: Path, log, snapshots: bool) -> tuple[dict,
     return row, curve
 
 
-def shipped_row(per_asset_dir: Path, log) -> dict:
-    tok = load_tokenizer(BUNDLED / "tokenizer")
+def shipped_row(per_asset_dir: Path, log, bundle: Path = BUNDLED) -> dict:
+    tok = load_tokenizer(bundle / "tokenizer")
     c = tok.config
-    lineage = _shipped_lineage()
+    lineage = _shipped_lineage(bundle)
     row = {
         "variant": "shipped (bundled)",
         "bits": f"{c.s1_bits}+{c.s2_bits}",
@@ -166,11 +166,16 @@ def shipped_row(per_asset_dir: Path, log) -> dict:
         "s1_perplexity": None,
         "s2_perplexity": None,
         "completed": True,
-        "source": str((BUNDLED / "tokenizer").relative_to(ROOT)) + f" ({SHIPPED_CONFIG})",
+        "source": _relative(bundle / "tokenizer") + f" ({SHIPPED_CONFIG})",
     }
     log(f"shipped: {row['bits']} bits, d_model {row['d_model']}")
     row.update(gate_figures(tok, "shipped", per_asset_dir, log))
     return row
+
+
+def _relative(path: Path) -> str:
+    path = path.resolve()
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
 
 
 def _f(v, fmt="{:.3f}") -> str:
@@ -282,6 +287,11 @@ def main(argv=None) -> None:
     p.add_argument(
         "--no-shipped", action="store_true", help="leave out the shipped tokenizer's reference row"
     )
+    p.add_argument(
+        "--shipped",
+        default=str(BUNDLED),
+        help="bundle folder of the reference row (default: the bundled checkpoint; e.g. one extracted from git)",
+    )
     p.add_argument("--no-snapshots", action="store_true", help="skip the gate figures at intermediate steps")
     p.add_argument("--note", default="", help="a line added to sweep.md (e.g. reduced steps)")
     p.add_argument("--title", default=TITLE, help="sweep.md's heading")
@@ -295,7 +305,7 @@ def main(argv=None) -> None:
     out.mkdir(parents=True, exist_ok=True)
     rows, curve = [], []
     if not args.no_shipped:
-        rows.append(shipped_row(out / "per_asset", log))
+        rows.append(shipped_row(out / "per_asset", log, Path(args.shipped)))
     for r in args.runs:
         run = Path(r)
         if not (run / "training_summary.json").is_file():
