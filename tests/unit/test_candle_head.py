@@ -191,3 +191,25 @@ def test_the_wicks_loss_needs_the_window_statistics_and_the_dataset_carries_them
     raw = s.values[start : start + 24].astype(np.float64)
     undone = x.numpy()[:24, :4] * stats.numpy()[1, :4] + stats.numpy()[0, :4]
     np.testing.assert_allclose(undone, raw[:, :4], rtol=1e-5)
+
+
+def test_the_transformers_style_facade_decodes_with_the_tokenizers_candle_head(ohlcv_input):
+    from kronos_plugins.facade import KLineTokenizer, KronosForCausalLM
+
+    d = REFERENCE / "tiny-learnte"
+    base = load_tokenizer(d / "tokenizer")
+    wicks = KronosTokenizer(dataclasses.replace(base.config, candle_head="wicks"))
+    wicks.load_state_dict(base.state_dict())
+    model = KronosForCausalLM.from_pretrained(d / "model", max_context=128)
+    frames = [ohlcv_input.iloc[s : s + 60].set_index("timestamps") for s in (0, 100)]
+    tok = KLineTokenizer(wicks, max_context=128)
+    enc = tok(frames, return_tensors="pt")
+    out = model.generate(**enc, max_new_tokens=8, num_return_sequences=4, temperature=1.0, seed=2)
+    bars = tok.decode(out, enc)
+    prices = np.stack([b[["open", "high", "low", "close"]].to_numpy() for b in bars])
+    assert consistent(prices).all()
+    pipe = KronosPipeline(load_model(d / "model"), wicks, max_context=128)
+    fc = pipe.forecast(frames, horizon=8, num_samples=4, temperature=1.0, seed=2)
+    np.testing.assert_allclose(
+        prices, fc.samples[..., :4].reshape(8, 8, 4), rtol=1e-6
+    )  # the pipeline's paths
