@@ -274,7 +274,7 @@ def _evaluate(
     with torch.no_grad():
         for i in range(0, len(mine), batch_size):
             items = [run.val_ds[int(j)] for j in mine[i : i + batch_size]]
-            x, stamp, stats = (torch.stack(parts_).to(dev) for parts_ in zip(*items, strict=True))
+            x, stamp, stats = (torch.stack(column).to(dev) for column in zip(*items, strict=True))
             loss, parts = loss_fn(module, x, stamp, stats)
             keys = ["loss", *parts]
             vals = torch.stack([loss, *parts.values()]).double() * len(x)
