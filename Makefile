@@ -117,7 +117,7 @@ bench-candle-heads: $(VENV)/.stamp-bench
 		--training "\`make train-candle-heads\` (both runs side by side, 1 torch thread each, on 2 CPUs)" \
 		--variants "\`v2-tokenizer-wicks.yaml\` (candle head \"wicks\": high/low decoded as wicks around open/close) and its control \`v2-tokenizer-decoder.yaml\` (head \"direct\", the reference's); both start from the shipped tokenizer and train only its decoder side (encoder and quantiser frozen: the same token ids) for 3000 steps on split version 3, windows normalised on their first 16-96 bars. \`val loss\` includes the BSQ terms, constant here (frozen encoder)."
 
-# cross-sectional IC / RankIC and costed portfolios on the split's two reserved universes (19.4 min with model v2 on 2
+# cross-sectional IC / RankIC and costed portfolios on the split's two reserved universes (16.7-19.4 min with model v2 on 2
 # shared cores; needs `make data` for the Philippine stocks); results in benchmarks/results/cross_sectional/
 bench-cross: $(VENV)/.stamp-bench
 	$(PY) -m kronos_plugins.benchmark.cross_sectional run benchmarks/suites/cross_sectional.yaml --out benchmarks/results/cross_sectional
