@@ -16,9 +16,29 @@ import shutil
 import sys
 from pathlib import Path
 
+import torch
+
 from ..checkpoints import BUNDLED_DIR, CONFIG_NAME, WEIGHTS_NAME, file_sha256, load_tokenizer
 
 MAX_BUNDLE_BYTES = 25 * 2**20  # the issue's limit for tokenizer + model on disk
+#: The weight and config files of a bundle, relative to it (what SHA256SUMS lists).
+BUNDLE_FILES = tuple(
+    f"{part}/{name}" for part in ("tokenizer", "model") for name in (CONFIG_NAME, WEIGHTS_NAME)
+)
+
+
+def _checked_size(out: Path) -> int:
+    """Bytes of the bundle's files; over `MAX_BUNDLE_BYTES` is an error."""
+    total = sum((out / f).stat().st_size for f in BUNDLE_FILES)
+    if total > MAX_BUNDLE_BYTES:
+        raise ValueError(
+            f"bundle is {total / 2**20:.1f} MiB, over the {MAX_BUNDLE_BYTES / 2**20:.0f} MiB limit."
+        )
+    return total
+
+
+def _write_sums(out: Path) -> None:
+    (out / "SHA256SUMS").write_text("".join(f"{file_sha256(out / f)}  {f}\n" for f in BUNDLE_FILES))
 
 
 def bundle_run(run_dir: str | Path, dest: str | Path = BUNDLED_DIR, *, context: int | None = None) -> Path:
@@ -38,17 +58,10 @@ def bundle_run(run_dir: str | Path, dest: str | Path = BUNDLED_DIR, *, context: 
         )
     out = Path(dest)
     out.mkdir(parents=True, exist_ok=True)
-    files = []
-    for part in ("tokenizer", "model"):
-        (out / part).mkdir(exist_ok=True)
-        for name in (CONFIG_NAME, WEIGHTS_NAME):
-            shutil.copyfile(run / part / name, out / part / name)
-            files.append(f"{part}/{name}")
-    total = sum((out / f).stat().st_size for f in files)
-    if total > MAX_BUNDLE_BYTES:
-        raise ValueError(
-            f"bundle is {total / 2**20:.1f} MiB, over the {MAX_BUNDLE_BYTES / 2**20:.0f} MiB limit."
-        )
+    for f in BUNDLE_FILES:
+        (out / f).parent.mkdir(exist_ok=True)
+        shutil.copyfile(run / f, out / f)
+    total = _checked_size(out)
     stages = summary["stages"]
     if context is not None:
         if not 1 <= int(context) <= summary["recommended_max_context"]:
@@ -70,7 +83,7 @@ def bundle_run(run_dir: str | Path, dest: str | Path = BUNDLED_DIR, *, context: 
     (out / "bundle.json").write_text(json.dumps(meta, indent=2) + "\n")
     shutil.copyfile(run / "losses.png", out / "losses.png")
     (out / "MODEL_CARD.md").write_text(_model_card(summary, total))
-    (out / "SHA256SUMS").write_text("".join(f"{file_sha256(out / f)}  {f}\n" for f in files))
+    _write_sums(out)
     return out
 
 
@@ -102,7 +115,7 @@ def replace_tokenizer(run_dir: str | Path, dest: str | Path = BUNDLED_DIR) -> Pa
     frozen = ("embed.", "encoder.", "quant_embed.", "tokenizer.")
     old_sd, new_sd = old.state_dict(), new.state_dict()
     if old_sd.keys() != new_sd.keys() or any(
-        not (old_sd[k] == new_sd[k]).all() for k in old_sd if k.startswith(frozen)
+        not torch.equal(old_sd[k], new_sd[k]) for k in old_sd if k.startswith(frozen)
     ):
         raise ValueError(
             f"the tokenizer of `{run}` does not share the bundled tokenizer's encoder ({old_weights}): it was "
@@ -110,12 +123,7 @@ def replace_tokenizer(run_dir: str | Path, dest: str | Path = BUNDLED_DIR) -> Pa
         )
     for name in (CONFIG_NAME, WEIGHTS_NAME):
         shutil.copyfile(run / "tokenizer" / name, out / "tokenizer" / name)
-    files = [f"{part}/{name}" for part in ("tokenizer", "model") for name in (CONFIG_NAME, WEIGHTS_NAME)]
-    total = sum((out / f).stat().st_size for f in files)
-    if total > MAX_BUNDLE_BYTES:
-        raise ValueError(
-            f"bundle is {total / 2**20:.1f} MiB, over the {MAX_BUNDLE_BYTES / 2**20:.0f} MiB limit."
-        )
+    total = _checked_size(out)
     st = s["stages"]["tokenizer"]
     meta = json.loads((out / "bundle.json").read_text())
     meta["tokenizer_run"] = {
@@ -142,7 +150,7 @@ def replace_tokenizer(run_dir: str | Path, dest: str | Path = BUNDLED_DIR) -> Pa
         f"- **Size on disk:** {total / 2**20:.2f} MiB of safetensors; ",
     )
     (out / "MODEL_CARD.md").write_text(card)
-    (out / "SHA256SUMS").write_text("".join(f"{file_sha256(out / f)}  {f}\n" for f in files))
+    _write_sums(out)
     return out
 
 
