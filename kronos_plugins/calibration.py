@@ -316,7 +316,7 @@ class Calibrator:
                 owner.append(i)
         seed, streams = series_streams(request.seed, request.series_offset, owner)
         got = (
-            self.pipeline.sample(contexts, y_stamps, streams, H, sampling, seed)
+            self.pipeline.sample(contexts, y_stamps, streams, H, sampling, seed, anchor=request.anchor)
             if contexts
             else np.empty((0, sampling.num_samples, H, len(KRONOS_COLUMNS)))
         )

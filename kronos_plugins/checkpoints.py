@@ -170,6 +170,15 @@ def checkpoint_pair(
     return model, tokenizer, published_max_context(name) if max_context is None else max_context
 
 
+def _bundle_meta(model: str | os.PathLike) -> dict:
+    """The ``bundle.json`` beside a local ``model/`` directory, or {} (published checkpoints have none)."""
+    path = Path(model).expanduser()
+    meta = path.parent / "bundle.json"
+    if path.name != "model" or not meta.is_file():
+        return {}
+    return json.loads(meta.read_text())
+
+
 def training_context(model: str | os.PathLike) -> int | None:
     """The context length (bars) a checkpoint was trained on, when its bundle says so; else None.
 
@@ -177,12 +186,20 @@ def training_context(model: str | os.PathLike) -> int | None:
     `make train-bundled` / `kronos-train` bundle have one). Published checkpoints have none: they were trained
     on their whole window.
     """
-    path = Path(model).expanduser()
-    meta = path.parent / "bundle.json"
-    if path.name != "model" or not meta.is_file():
-        return None
-    context = json.loads(meta.read_text()).get("context")
+    context = _bundle_meta(model).get("context")
     return None if context is None else int(context)
+
+
+def training_anchor(model: str | os.PathLike) -> bool:
+    """Whether a checkpoint's forecasts are anchored by default (``"anchor": true`` in its ``bundle.json``, chosen
+    on validation windows); False when its bundle says nothing and for published checkpoints (the reference's
+    behaviour). See `KronosPipeline.forecast`'s ``anchor``."""
+    anchor = _bundle_meta(model).get("anchor", False)
+    if not isinstance(anchor, bool):
+        raise CheckpointError(
+            f"`anchor` in the bundle.json beside `{model}` must be true or false, got {anchor!r}."
+        )
+    return anchor
 
 
 def resolve_checkpoint(

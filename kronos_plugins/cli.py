@@ -443,6 +443,19 @@ def forecast_main(argv: Sequence[str] | None = None, prog: str = "kronos forecas
     parser.add_argument("--top-p", type=float, default=1.0, help="nucleus sampling threshold (1.0: off)")
     parser.add_argument("--top-k", type=int, default=0, help="top-k sampling (0: off)")
     parser.add_argument(
+        "--min-p",
+        type=float,
+        default=0.0,
+        help="drop tokens less likely than this fraction of the most likely one (0: off)",
+    )
+    parser.add_argument(
+        "--anchor",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="shift the paths by the tokenizer's reconstruction error of the last close "
+        "(default: the checkpoint's; on for the bundled one)",
+    )
+    parser.add_argument(
         "--quantiles",
         type=_parse_quantiles,
         default=DEFAULT_QUANTILES,
@@ -507,7 +520,11 @@ def forecast_main(argv: Sequence[str] | None = None, prog: str = "kronos forecas
 
     try:
         sampling = SamplingConfig(
-            num_samples=args.samples, temperature=args.temperature, top_k=args.top_k, top_p=args.top_p
+            num_samples=args.samples,
+            temperature=args.temperature,
+            top_k=args.top_k,
+            top_p=args.top_p,
+            min_p=args.min_p,
         )
     except KronosInputError as err:
         return fail(str(err))
@@ -557,6 +574,7 @@ def forecast_main(argv: Sequence[str] | None = None, prog: str = "kronos forecas
             seed=args.seed,
             lookback=args.lookback,
             allow_non_positive=args.allow_non_positive,
+            anchor=args.anchor,
         )
     except KronosInputError as err:
         return fail(str(err))

@@ -111,27 +111,31 @@ class SamplingConfig:
     command line, the benchmark harness and every adapter (same names, same meaning).
 
     Logits are divided by `temperature`; then top-k filtering applies if ``top_k > 0``, otherwise nucleus
-    (top-p) filtering if ``top_p < 1`` (the reference's rule). ``top_k=1`` is greedy decoding.
+    (top-p) filtering if ``top_p < 1`` (the reference's rule). ``top_k=1`` is greedy decoding. Then, if
+    ``min_p > 0``, every token less likely than ``min_p`` times the most likely one is dropped (min-p
+    filtering, not in the reference: it removes the long floor of unlikely tokens that makes rare huge one-bar
+    jumps, see `kronos_plugins.sampling.filter_logits`).
 
-    Functions that take ``sampling=`` also take the four fields as keyword arguments (sugar): a keyword given
+    Functions that take ``sampling=`` also take the fields as keyword arguments (sugar): a keyword given
     (not None) replaces that field of `sampling` (see `resolve`).
 
     Examples
     --------
     >>> calm = SamplingConfig(num_samples=50, temperature=0.8, top_p=0.9)
     >>> SamplingConfig.resolve(calm, num_samples=200)
-    SamplingConfig(num_samples=200, temperature=0.8, top_k=0, top_p=0.9)
+    SamplingConfig(num_samples=200, temperature=0.8, top_k=0, top_p=0.9, min_p=0.0)
     """
 
     num_samples: int = 100  # sample paths per series
     temperature: float = 1.0  # > 0
     top_k: int = 0  # 0 disables top-k
     top_p: float = 1.0  # in (0, 1]; 1 disables nucleus filtering
+    min_p: float = 0.0  # in [0, 1); 0 disables min-p filtering
 
     def __post_init__(self) -> None:
         from .validation import check_sampling  # the one place sampling settings are checked
 
-        check_sampling(self.temperature, self.top_k, self.top_p, self.num_samples)
+        check_sampling(self.temperature, self.top_k, self.top_p, self.num_samples, self.min_p)
 
     @classmethod
     def resolve(
@@ -142,6 +146,7 @@ class SamplingConfig:
         temperature: float | None = None,
         top_k: int | None = None,
         top_p: float | None = None,
+        min_p: float | None = None,
     ) -> SamplingConfig:
         """`sampling` (None: the defaults; a dict of fields is accepted) with each keyword that is not None
         replacing its field; checked once."""
@@ -169,6 +174,7 @@ class SamplingConfig:
                 ("temperature", temperature),
                 ("top_k", top_k),
                 ("top_p", top_p),
+                ("min_p", min_p),
             )
             if v is not None
         }

@@ -74,6 +74,21 @@ def decode_windows(tokenizer: KronosTokenizer, ctx, gen, Tc: int, M: int, cached
 
 
 @torch.inference_mode()
+def reconstruct_last_bar(tokenizer: KronosTokenizer, x: torch.Tensor, max_context: int) -> torch.Tensor:
+    """The tokenizer's round trip of each context's last bar: normalised bars (G, d_in) (raw decoder outputs,
+    as `generate_cached` returns them).
+
+    `x` (G, Tc, d_in) is encoded as `generate_cached` encodes it, and the last ``min(Tc, max_context)`` context
+    tokens are decoded: the window the first generated bar is decoded in, so the result is where the tokens
+    put the origin. Its distance to the true last bar is the quantisation error that forecast anchoring
+    (`KronosPipeline.forecast`'s ``anchor``) removes from the paths.
+    """
+    s1, s2 = tokenizer.encode(x, half=True)
+    w = min(x.shape[1], max_context)
+    return tokenizer.decode((s1[:, -w:], s2[:, -w:]))[:, -1]
+
+
+@torch.inference_mode()
 def generate_tokens(
     model: Kronos,
     ctx_ids: tuple[torch.Tensor, torch.Tensor],
@@ -93,7 +108,7 @@ def generate_tokens(
     uniforms : (G, S, H, 2) uniforms in [0, 1) driving the coarse and fine draws of each sample and step (they
         set S and H; ``sampling.num_samples`` is not read).
     max_context : the model's window M.
-    sampling : temperature, top_k and top_p (default: `SamplingConfig()`).
+    sampling : temperature, top_k, top_p and min_p (default: `SamplingConfig()`).
     max_batch_rows : upper bound on rows (series x samples) run together; samples are chunked to respect it.
 
     Returns
@@ -101,7 +116,7 @@ def generate_tokens(
     (coarse, fine) : the generated token ids, each (G, S, H) int64.
     """
     sampling = SamplingConfig() if sampling is None else sampling
-    T, top_k, top_p = sampling.temperature, sampling.top_k, sampling.top_p
+    T, top_k, top_p, min_p = sampling.temperature, sampling.top_k, sampling.top_p, sampling.min_p
     ctx = ctx_ids
     G, Tc = ctx[0].shape
     _, S, H, _ = uniforms.shape
@@ -145,9 +160,9 @@ def generate_tokens(
                 logits, hidden = model.decode_s1(
                     gen_s1[:, i - 1 : i], gen_s2[:, i - 1 : i], row_stamp[:, p - 1 : p], cache=cache
                 )
-            s1 = sample_tokens(logits[:, -1], u[:, i, 0], T, top_k, top_p)
+            s1 = sample_tokens(logits[:, -1], u[:, i, 0], T, top_k, top_p, min_p)
             s2_logits = model.decode_s2(hidden[:, -1:], s1[:, None], cache=cache)[:, -1]
-            s2 = sample_tokens(s2_logits, u[:, i, 1], T, top_k, top_p)
+            s2 = sample_tokens(s2_logits, u[:, i, 1], T, top_k, top_p, min_p)
             gen_s1[:, i], gen_s2[:, i] = s1, s2
         tokens[0][:, a : a + r], tokens[1][:, a : a + r] = gen_s1.view(G, r, H), gen_s2.view(G, r, H)
     return tokens
@@ -208,7 +223,7 @@ def generate_reference(
     every step recomputes the whole window. Same arguments and result as `generate_cached`.
     """
     sampling = SamplingConfig() if sampling is None else sampling
-    T, top_k, top_p = sampling.temperature, sampling.top_k, sampling.top_p
+    T, top_k, top_p, min_p = sampling.temperature, sampling.top_k, sampling.top_p, sampling.min_p
     G, Tc, _ = x.shape
     _, S, H, _ = uniforms.shape
     M = max_context
@@ -223,9 +238,9 @@ def generate_reference(
         p = Tc + i
         ws = max(0, p - M)
         logits, hidden = model.decode_s1(seq_s1[:, ws:p], seq_s2[:, ws:p], full_stamp[:, ws:p])
-        s1 = sample_tokens(logits[:, -1], u[:, i, 0], T, top_k, top_p)
+        s1 = sample_tokens(logits[:, -1], u[:, i, 0], T, top_k, top_p, min_p)
         s2_logits = model.decode_s2(hidden, s1[:, None])[:, -1]
-        s2 = sample_tokens(s2_logits, u[:, i, 1], T, top_k, top_p)
+        s2 = sample_tokens(s2_logits, u[:, i, 1], T, top_k, top_p, min_p)
         seq_s1[:, p], seq_s2[:, p] = s1, s2
     ctx = (ctx_rows[0][::S], ctx_rows[1][::S])
     z = decode_windows(tokenizer, ctx, (seq_s1[:, Tc:], seq_s2[:, Tc:]), Tc, M, cached=False)

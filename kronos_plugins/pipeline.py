@@ -29,10 +29,17 @@ import pandas as pd
 import torch
 
 from .calibration import CalibrationConfig, Calibrator
-from .checkpoints import DEFAULT_MAX_CONTEXT, checkpoint_pair, load_model, load_tokenizer, training_context
+from .checkpoints import (
+    DEFAULT_MAX_CONTEXT,
+    checkpoint_pair,
+    load_model,
+    load_tokenizer,
+    training_anchor,
+    training_context,
+)
 from .config import SamplingConfig
 from .forecast import KronosForecast
-from .generation import generate_cached
+from .generation import generate_cached, reconstruct_last_bar
 from .model import Kronos
 from .preparation import (  # noqa: F401  (CLIP, STD_EPS, NO_CALENDAR_STAMP, prepare_series: re-exported)
     CLIP,
@@ -79,6 +86,7 @@ class ForecastRequest:
     series_offset: int = 0
     allow_non_positive: bool = False
     ohlc: str = "raise"
+    anchor: bool = False  # resolved: the pipeline's `anchor` when the caller gave none
 
 
 #: The keyword arguments of `KronosPipeline.request` that `KronosPipeline.forecast` passes on.
@@ -87,6 +95,7 @@ _REQUEST_SETTINGS = (
     "temperature",
     "top_k",
     "top_p",
+    "min_p",
     "seed",
     "column_mapping",
     "missing_timestamps",
@@ -94,6 +103,7 @@ _REQUEST_SETTINGS = (
     "series_offset",
     "allow_non_positive",
     "ohlc",
+    "anchor",
 )
 
 
@@ -116,6 +126,10 @@ class KronosPipeline:
         The `lookback` that :meth:`forecast` applies when its caller gives none: the context length a checkpoint
         was trained on, so that a long history is cut to what the model knows. None (published checkpoints,
         trained on their whole `max_context`) keeps the whole context, as the reference does.
+    anchor : bool, default=False
+        The `anchor` that :meth:`forecast` applies when its caller gives none: move every path by the tokenizer's
+        reconstruction error of the context's last close (see :meth:`forecast`). False (published checkpoints)
+        is the reference's behaviour; the bundled checkpoint's ``bundle.json`` turns it on.
 
     Examples
     --------
@@ -138,6 +152,7 @@ class KronosPipeline:
         device: str | torch.device | None = None,
         max_batch_rows: int = 512,
         default_lookback: int | None = None,
+        anchor: bool = False,
     ):
         if model.config.s1_bits != tokenizer.s1_bits or model.config.s2_bits != tokenizer.s2_bits:
             raise ValueError(
@@ -152,6 +167,9 @@ class KronosPipeline:
             if default_lookback is None
             else check_positive_int(default_lookback, "default_lookback", minimum=MIN_CONTEXT_BARS)
         )
+        if not isinstance(anchor, (bool, np.bool_)):
+            raise ValueError(f"`anchor` must be True or False, got {anchor!r}.")
+        self.anchor = bool(anchor)
         self.device = torch.device(device) if device is not None else next(model.parameters()).device
         self.model = model.to(self.device).eval()
         self.tokenizer = tokenizer.to(self.device).eval()
@@ -182,7 +200,8 @@ class KronosPipeline:
             Defaults to the bundled checkpoint's training window (context + horizon), the published value for
             known ids (512; 2048 for Kronos-mini), else 512. A checkpoint directory with a ``bundle.json`` that
             names its training ``context`` (the bundled one does) also sets ``default_lookback`` to it, so a
-            long history is cut to the context length the model was trained on unless `lookback` is given.
+            long history is cut to the context length the model was trained on unless `lookback` is given; one
+            whose ``bundle.json`` says ``"anchor": true`` (the bundled one does) sets ``anchor``.
         device : str, optional
             ``"cpu"`` (default), ``"cuda"``, ...
         revision, cache_dir
@@ -192,7 +211,7 @@ class KronosPipeline:
             fresh copy that no other pipeline holds and that is not cached (for fine-tuning, or any change to
             the weights that must not reach other pipelines).
         **kwargs
-            Passed to the constructor (``max_batch_rows``, ``default_lookback``).
+            Passed to the constructor (``max_batch_rows``, ``default_lookback``, ``anchor``).
 
         Notes
         -----
@@ -207,6 +226,7 @@ class KronosPipeline:
         m = _load("model", model, revision, cache_dir, dev, load_model, share_weights)
         t = _load("tokenizer", tokenizer, revision, cache_dir, dev, load_tokenizer, share_weights)
         kwargs.setdefault("default_lookback", training_context(model))
+        kwargs.setdefault("anchor", training_anchor(model))
         return cls(m, t, max_context=max_context, device=dev, **kwargs)
 
     def copy(self) -> KronosPipeline:
@@ -218,6 +238,7 @@ class KronosPipeline:
             device=self.device,
             max_batch_rows=self.max_batch_rows,
             default_lookback=self.default_lookback,
+            anchor=self.anchor,
         )
 
     # ------------------------------------------------------------------------------------------------------------
@@ -241,6 +262,8 @@ class KronosPipeline:
         *,
         sampling: SamplingConfig | dict | None = None,
         ohlc: str = "raise",
+        anchor: bool | None = None,
+        min_p: float | None = None,
     ) -> KronosForecast:
         """Sample `num_samples` future paths of `horizon` bars for each context series.
 
@@ -257,8 +280,9 @@ class KronosPipeline:
             in ``info["price_scale"]``).
         horizon : int
             Bars to forecast (may exceed `max_context`: the window slides).
-        num_samples, temperature, top_k, top_p : optional
-            Sampling settings, as keywords: each one given replaces that field of `sampling`.
+        num_samples, temperature, top_k, top_p, min_p : optional
+            Sampling settings, as keywords: each one given replaces that field of `sampling` (see
+            `SamplingConfig`; ``min_p`` is keyword-only).
         seed : int, optional
             Same seed, same paths on the same machine. Path j of series i is drawn from its own random stream
             ``(seed, series_offset + i, j)``: it does not depend on the other series, on `num_samples` beyond
@@ -307,6 +331,16 @@ class KronosPipeline:
             sometimes send: ``"raise"`` is a `KronosInputError` naming it; ``"widen"`` keeps open and close,
             widens high/low to hold them, and reports every changed row in ``info["ohlc_widened"]`` (per
             series: ``count`` and the first ``rows``, positions in the frame as given).
+        anchor : bool, optional
+            Shift the open, high, low and close of every path of a series by one constant, in price units: the
+            context's last close minus the tokenizer's reconstruction of it (`reconstruct_last_bar`). The tokens
+            place the origin where the tokenizer's vocabulary can express it, up to about a third of one bar's
+            typical move away from the true last close, and the model continues from there; anchoring moves the
+            paths so that they continue from the true close. Candles stay consistent (one shift for all four
+            prices), volume and amount are unchanged, and only the context is read (no leakage). The offset of
+            each series is in ``info["anchor_offset"]``. None (default) uses the pipeline's ``anchor``: on for
+            the bundled checkpoint (issue 15: it lifted validation CRPS skill from 0.135 to 0.156), off for the
+            published ones (the reference's paths).
 
         Returns
         -------
@@ -343,10 +377,17 @@ class KronosPipeline:
         series_offset: int = 0,
         allow_non_positive: bool = False,
         ohlc: str = "raise",
+        anchor: bool | None = None,
+        min_p: float | None = None,
     ) -> ForecastRequest:
         """Check a forecast's settings once and return them as a `ForecastRequest` (see `forecast`)."""
         sampling = SamplingConfig.resolve(
-            sampling, num_samples=num_samples, temperature=temperature, top_k=top_k, top_p=top_p
+            sampling,
+            num_samples=num_samples,
+            temperature=temperature,
+            top_k=top_k,
+            top_p=top_p,
+            min_p=min_p,
         )
         if missing_timestamps not in ("raise", "constant"):
             raise KronosInputError(
@@ -358,6 +399,10 @@ class KronosPipeline:
                 "do not hold its open and close, 'widen' widens them and reports the rows."
             )
         horizon = check_positive_int(horizon, "horizon")
+        if anchor is None:
+            anchor = self.anchor
+        if not isinstance(anchor, (bool, np.bool_)):
+            raise KronosInputError(f"`anchor` must be True, False or None, got {anchor!r}.")
         if lookback is None:
             lookback = self.default_lookback
         if lookback is not None:
@@ -382,6 +427,7 @@ class KronosPipeline:
             series_offset=check_positive_int(series_offset, "series_offset", minimum=0),
             allow_non_positive=bool(allow_non_positive),
             ohlc=ohlc,
+            anchor=bool(anchor),
         )
 
     def validate(
@@ -438,8 +484,13 @@ class KronosPipeline:
             y_stamps.append(y_stamp)
             indexes.append(index)
         seed, streams = series_streams(request.seed, request.series_offset, range(n))
-        samples = self.sample(contexts, y_stamps, streams, H, request.sampling, seed)
+        offsets: list[float] = []
+        samples = self.sample(
+            contexts, y_stamps, streams, H, request.sampling, seed, anchor=request.anchor, offsets=offsets
+        )
         info: dict = {"price_scale": [ctx.scale for ctx in contexts]}
+        if request.anchor:
+            info["anchor_offset"] = offsets
         if request.ohlc == "widen":
             info["ohlc_widened"] = [s.widened for s in series]
         return KronosForecast(
@@ -459,11 +510,15 @@ class KronosPipeline:
         horizon: int,
         sampling: SamplingConfig,
         seed: int | tuple[int, ...] | None,
+        anchor: bool = False,
+        offsets: list[float] | None = None,
     ) -> np.ndarray:
         """Sample paths after prepared context windows, in price units: (len(contexts), S, horizon, 6) float64.
 
         Row r draws path j from the random stream ``(seed, streams[r], j)`` (``seed[r]`` for a tuple of seeds). Windows of equal length are
-        generated together, at most `max_batch_rows` rows (windows x samples) per generator call.
+        generated together, at most `max_batch_rows` rows (windows x samples) per generator call. With `anchor`
+        each window's open/high/low/close are shifted by its last close minus the tokenizer's reconstruction of
+        it (see `forecast`); the shifts, in price units and context order, are appended to `offsets` if given.
         """
         S = sampling.num_samples
         uniforms = path_uniforms(seed, streams, S, horizon)  # (N, S, H, 2)
@@ -471,15 +526,17 @@ class KronosPipeline:
         by_length: dict[int, list[int]] = {}
         for i, ctx in enumerate(contexts):
             by_length.setdefault(len(ctx.x), []).append(i)
+        shifts = np.zeros(len(contexts))
         per_call = max(1, self.max_batch_rows // S)  # windows per generate call
         for idx_all in by_length.values():
             for k in range(0, len(idx_all), per_call):
                 idx = idx_all[k : k + per_call]
+                x = self._tensor([contexts[i].x for i in idx])
                 z = (
                     generate_cached(
                         self.model,
                         self.tokenizer,
-                        self._tensor([contexts[i].x for i in idx]),
+                        x,
                         self._tensor([contexts[i].x_stamp for i in idx]),
                         self._tensor([y_stamps[i] for i in idx]),
                         uniforms[idx].to(self.device),
@@ -491,8 +548,16 @@ class KronosPipeline:
                     .cpu()
                     .numpy()
                 )  # (G, S, H, 6) normalised
+                rec = reconstruct_last_bar(self.tokenizer, x, self.max_context) if anchor else None
                 for j, i in enumerate(idx):
                     samples[i] = contexts[i].denormalise(z[j], self.tokenizer.config.candle_head)
+                    if rec is not None:
+                        shifts[i] = (
+                            contexts[i].last_close - contexts[i].denormalise(rec[j].float().cpu().numpy())[3]
+                        )
+                        samples[i, ..., :4] += shifts[i]
+        if offsets is not None:
+            offsets.extend(float(v) for v in shifts)
         return samples
 
     def _tensor(self, arrays: list[np.ndarray]) -> torch.Tensor:

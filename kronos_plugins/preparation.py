@@ -230,6 +230,9 @@ class PreparedContext:
     timestamps: pd.DatetimeIndex | None  # None for a series without timestamps (constant calendar)
     constructed: tuple[str, ...]  # columns constructed by the reference's rules
     scales: np.ndarray  # (6,) float64: the power of ten each column was divided by (1: the reference's)
+    last_close: float = float(
+        "nan"
+    )  # the window's last close, in price units (what anchoring moves paths to)
 
     @property
     def scale(self) -> float:
@@ -253,7 +256,16 @@ def prepare_window(series: SeriesData, start: int = 0, stop: int | None = None) 
     stop = len(series) if stop is None else stop
     x, mean, std, scales = normalise(series.bars[start:stop])
     ts = None if series.timestamps is None else series.timestamps[start:stop]
-    return PreparedContext(x, mean, std, series.stamps[start:stop], ts, series.constructed, scales)
+    return PreparedContext(
+        x,
+        mean,
+        std,
+        series.stamps[start:stop],
+        ts,
+        series.constructed,
+        scales,
+        float(series.bars[stop - 1, 3]),
+    )
 
 
 def prepare_series(

@@ -232,7 +232,9 @@ def check_positive_int(value: Any, name: str, minimum: int = 1) -> int:
     return int(value)
 
 
-def check_sampling(temperature: float, top_k: int, top_p: float, num_samples: int) -> None:
+def check_sampling(
+    temperature: float, top_k: int, top_p: float, num_samples: int, min_p: float = 0.0
+) -> None:
     """Check the sampling settings of a forecast.
 
     Parameters
@@ -245,6 +247,8 @@ def check_sampling(temperature: float, top_k: int, top_p: float, num_samples: in
         Nucleus sampling mass; must satisfy ``0 < top_p <= 1``, where 1 disables the filter.
     num_samples
         Sample paths drawn per series; an integer >= 1.
+    min_p
+        Min-p threshold, relative to the most likely token; must satisfy ``0 <= min_p < 1``, where 0 disables it.
 
     Raises
     ------
@@ -262,6 +266,11 @@ def check_sampling(temperature: float, top_k: int, top_p: float, num_samples: in
             f"`top_p` must satisfy 0 < top_p <= 1, got {_show(top_p)}; use 1.0 to disable nucleus sampling."
         )
     check_positive_int(num_samples, "num_samples", minimum=1)
+    if not _is_real(min_p) or not 0 <= min_p < 1:
+        raise KronosInputError(
+            f"`min_p` must satisfy 0 <= min_p < 1, got {_show(min_p)}; use 0 to disable min-p filtering, or a small "
+            "value such as 0.01 to drop tokens less likely than 1 % of the most likely one."
+        )
 
 
 # ----------------------------------------------------------------------------------------------------

@@ -27,7 +27,9 @@ class _Kronos:
 
     interface = "pipeline"
 
-    def __init__(self, checkpoint, tokenizer, max_context, device, temperature, top_k, top_p, lookback):
+    def __init__(
+        self, checkpoint, tokenizer, max_context, device, temperature, top_k, top_p, lookback, min_p=0.0
+    ):
         self.checkpoint = checkpoint
         self.tokenizer = None if tokenizer == "bundled" else tokenizer
         self.max_context = max_context
@@ -38,8 +40,9 @@ class _Kronos:
         self.lookback = lookback
         from kronos_plugins import SamplingConfig
 
-        self.sampling = SamplingConfig(temperature=temperature, top_k=top_k, top_p=top_p)
+        self.sampling = SamplingConfig(temperature=temperature, top_k=top_k, top_p=top_p, min_p=min_p)
         self.name = f"kronos[{self.interface}]"
+        self.anchor = None  # None: the checkpoint's default (`KronosPipeline.anchor`)
         self._pipe = None
 
     @property
@@ -57,6 +60,7 @@ class _Kronos:
                 tokenizer=self.tokenizer,
                 max_context=self.max_context,
                 device=self.device,
+                **({} if self.anchor is None else {"anchor": self.anchor}),
             )
         return self._pipe
 
@@ -82,9 +86,14 @@ class _Kronos:
 
 
 class KronosPipelineModel(_Kronos):
-    """``kronos``: `KronosPipeline.forecast`, one window (`forecast`) or many in one call (`forecast_batch`)."""
+    """``kronos``: `KronosPipeline.forecast`, one window (`forecast`) or many in one call (`forecast_batch`);
+    ``anchor`` (None: the checkpoint's default) is the pipeline's."""
 
     interface = "pipeline"
+
+    def __init__(self, *args, anchor: bool | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.anchor = anchor
 
     def forecaster(self):
         """What forecasts: the pipeline itself."""

@@ -53,8 +53,19 @@ def kronos_settings() -> dict[str, Setting]:
         "temperature": Setting(1.0, float_in(0.0, float("inf")), "a float > 0"),
         "top_k": Setting(0, int_at_least(0), "an integer >= 0 (0: off)"),
         "top_p": Setting(1.0, float_in(0.0, 1.0), "a float in (0, 1]"),
+        "min_p": Setting(0.0, lambda v: float_in(0.0, 1.0, lo_open=False)(v) and v < 1, "a float in [0, 1)"),
         "lookback": Setting(None, int_at_least(8, optional=True), "an integer >= 8 (or null)"),
     }
+
+
+def anchor_setting() -> Setting:
+    """``anchor`` of the pipeline-based Kronos entries (`KronosPipeline.forecast`): None keeps the checkpoint's
+    default (on for the bundled one)."""
+    return Setting(
+        None,
+        lambda v: v is None or isinstance(v, bool),
+        "true or false (or null: the checkpoint's default)",
+    )
 
 
 @dataclass(frozen=True)

@@ -59,7 +59,15 @@ from .kronos_models import (
     KronosSktimeModel,
 )
 from .lstm import LSTMModel
-from .model_settings import ModelSpec, Setting, choice, float_in, int_at_least, kronos_settings
+from .model_settings import (
+    ModelSpec,
+    Setting,
+    anchor_setting,
+    choice,
+    float_in,
+    int_at_least,
+    kronos_settings,
+)
 
 __all__ = [
     "REGISTRY",
@@ -229,7 +237,7 @@ REGISTRY: dict[str, ModelSpec] = {
         ModelSpec(
             "kronos",
             "Kronos through KronosPipeline.forecast",
-            kronos_settings(),
+            {**kronos_settings(), "anchor": anchor_setting()},
             KronosPipelineModel,
             requires=("torch",),
             kronos=True,
@@ -241,6 +249,7 @@ REGISTRY: dict[str, ModelSpec] = {
             "Kronos through the calibration layer (Calibrator over KronosPipeline)",
             {
                 **kronos_settings(),
+                "anchor": anchor_setting(),
                 "calibration": Setting("conformal", choice("conformal", "scale"), "'conformal' or 'scale'"),
                 "n_origins": Setting(24, int_at_least(1), "a positive integer (pseudo-forecasts per window)"),
             },

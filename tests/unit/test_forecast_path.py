@@ -195,9 +195,9 @@ def test_pseudo_samples_draws_fewer_paths_per_pseudo_forecast(tiny_pipeline, ohl
     counts = []
     sample = KronosPipeline.sample
 
-    def spy(self, contexts, y_stamps, streams, horizon, sampling, seed):
+    def spy(self, contexts, y_stamps, streams, horizon, sampling, seed, **kwargs):
         counts.append(sampling.num_samples)
-        return sample(self, contexts, y_stamps, streams, horizon, sampling, seed)
+        return sample(self, contexts, y_stamps, streams, horizon, sampling, seed, **kwargs)
 
     monkeypatch.setattr(KronosPipeline, "sample", spy)
     config = CalibrationConfig(n_origins=6, min_origins=0, pseudo_samples=3)

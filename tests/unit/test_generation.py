@@ -75,8 +75,9 @@ def test_paths_do_not_depend_on_chunking():
     torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
 
 
-def _expected_probs(logits: np.ndarray, T: float, top_k: int, top_p: float) -> np.ndarray:
-    """Independent numpy statement of the reference's rule: logits/T, then top-k if k > 0 else top-p."""
+def _expected_probs(logits: np.ndarray, T: float, top_k: int, top_p: float, min_p: float = 0.0) -> np.ndarray:
+    """Independent numpy statement of the reference's rule: logits/T, then top-k if k > 0 else top-p; then
+    min-p: drop what the filtered distribution gives less than min_p times its largest probability."""
     z = logits / T
     keep = np.ones_like(z, dtype=bool)
     order = np.argsort(-z, kind="stable")
@@ -90,21 +91,35 @@ def _expected_probs(logits: np.ndarray, T: float, top_k: int, top_p: float) -> n
         keep[:] = False
         keep[order[: min(n_keep, len(z))]] = True
     p = np.where(keep, np.exp(z - z.max()), 0.0)
+    p /= p.sum()
+    p[p < min_p * p.max()] = 0.0
     return p / p.sum()
 
 
-@pytest.mark.parametrize("T,top_k,top_p", [(1.0, 0, 1.0), (0.7, 0, 1.0), (1.5, 5, 1.0), (1.0, 0, 0.8)])
-def test_first_step_coarse_token_frequencies_match_filtered_softmax(T, top_k, top_p):
+@pytest.mark.parametrize(
+    "T,top_k,top_p,min_p",
+    [
+        (1.0, 0, 1.0, 0.0),
+        (0.7, 0, 1.0, 0.0),
+        (1.5, 5, 1.0, 0.0),
+        (1.0, 0, 0.8, 0.0),
+        (1.0, 0, 1.0, 0.1),
+        (1.3, 0, 0.95, 0.12),
+    ],
+)
+def test_first_step_coarse_token_frequencies_match_filtered_softmax(T, top_k, top_p, min_p):
     model, tok = _tiny()
     x, xs, ys, _ = _inputs(1, 16, 1, 1)
     n = 6000
     u = torch.rand(1, n, 1, 2, generator=torch.Generator().manual_seed(123), dtype=torch.float64)
-    sampling = SamplingConfig(temperature=T, top_k=top_k, top_p=top_p)
+    sampling = SamplingConfig(temperature=T, top_k=top_k, top_p=top_p, min_p=min_p)
     s1, _ = generate_tokens(model, tok.encode(x, half=True), xs, ys, u, 64, sampling)
     with torch.no_grad():
         ids = tok.encode(x)
         logits = model.decode_s1(ids[0], ids[1], xs)[0][0, -1].double().numpy()
-    expected = _expected_probs(logits, T, top_k, top_p)
+    expected = _expected_probs(logits, T, top_k, top_p, min_p)
+    if min_p > 0:  # the filter must bite here, or this case tests nothing beyond the others
+        assert (expected > 0).sum() < (_expected_probs(logits, T, top_k, top_p) > 0).sum()
     counts = np.bincount(s1.reshape(-1).numpy(), minlength=len(expected))
     assert counts[expected == 0].sum() == 0, "a filtered-out token was drawn"
     support = expected > 0

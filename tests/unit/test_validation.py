@@ -421,6 +421,10 @@ VALID_SAMPLING = {"temperature": 1.0, "top_k": 0, "top_p": 1.0, "num_samples": 1
         ({"top_p": None}, r"`top_p` must satisfy 0 < top_p <= 1, got None"),
         ({"num_samples": 0}, r"`num_samples` must be >= 1, got 0"),
         ({"num_samples": 10.0}, r"`num_samples` must be an integer >= 1, got 10\.0"),
+        ({"min_p": 1.0}, r"`min_p` must satisfy 0 <= min_p < 1, got 1\.0"),
+        ({"min_p": -0.1}, r"`min_p` must satisfy 0 <= min_p < 1, got -0\.1"),
+        ({"min_p": float("nan")}, r"`min_p` must satisfy 0 <= min_p < 1, got nan"),
+        ({"min_p": "0.1"}, r"`min_p` must satisfy 0 <= min_p < 1, got '0\.1'"),
     ],
 )
 def test_when_a_sampling_setting_is_invalid_then_check_sampling_names_it(override, match):
