@@ -64,6 +64,7 @@ from .config import SamplingConfig
 from .crps import mean_abs_difference
 from .forecast import KronosForecast
 from .preparation import MIN_CONTEXT_BARS, prepare_window, resolve_seed, series_streams
+from .quantiles import sample_quantile
 from .validation import KRONOS_COLUMNS, KronosInputError, check_positive_int, prepare_context
 
 if TYPE_CHECKING:  # annotations only: this module never imports the pipeline (no cycle)
@@ -632,7 +633,7 @@ def _identity(a):
 def _coverage(pseudo, y, levels) -> dict[float, float]:
     """Coverage of the pseudo-forecasts' central intervals (K, S, H) vs (K, H), over origins and steps."""
     a = np.asarray(levels)
-    lo, hi = np.split(np.quantile(pseudo, np.r_[0.5 - a / 2, 0.5 + a / 2], axis=1), 2)  # each (L, K, H)
+    lo, hi = np.split(sample_quantile(pseudo, np.r_[0.5 - a / 2, 0.5 + a / 2], axis=1), 2)  # each (L, K, H)
     inside = (y >= lo) & (y <= hi)
     return {level: float(c) for level, c in zip(levels, inside.mean(axis=(1, 2)), strict=True)}
 
@@ -658,10 +659,9 @@ class _Fitted:
         if self.method == "scale":
             return m[None, :, None] + self.factors[None, :, None] * d
         out = values.copy()
-        upper = np.quantile(
-            ref, 0.5 + np.asarray(self.levels) / 2, axis=0
-        )  # (L, H) the forecast's own levels
-        lower = np.quantile(ref, 0.5 - np.asarray(self.levels) / 2, axis=0)
+        # (L, H) the forecast's own levels, by the estimator its intervals are read with
+        upper = sample_quantile(ref, 0.5 + np.asarray(self.levels) / 2, axis=0)
+        lower = sample_quantile(ref, 0.5 - np.asarray(self.levels) / 2, axis=0)
         for h in range(ref.shape[1]):
             for side, w, q in ((1.0, wp[h], upper[:, h]), (-1.0, wm[h], lower[:, h])):
                 if w <= 0:  # no spread on this side: nothing to scale

@@ -314,12 +314,13 @@ def forecast_table(fc, quantiles: Sequence[float] = DEFAULT_QUANTILES):
     ``<column>_mean`` for each column the input had (open, high, low, close, then volume and amount when
     given; columns the pipeline constructed are left out).
     """
-    import numpy as np
     import pandas as pd
+
+    from kronos_plugins.quantiles import sample_quantile
 
     close = fc.column("close")[0]  # (num_samples, horizon)
     table = pd.DataFrame({"timestamp": fc.timestamps[0]})
-    for q, values in zip(quantiles, np.quantile(close, list(quantiles), axis=0), strict=True):
+    for q, values in zip(quantiles, sample_quantile(close, list(quantiles), axis=0), strict=True):
         table[f"close_{_qname(q)}"] = values
     constructed = set(fc.constructed_columns[0]) if fc.constructed_columns else set()
     for name in fc.columns:
@@ -356,12 +357,11 @@ def fan_chart(history, fc, title: str = "", n_paths: int = 5):
     if matplotlib.get_backend().lower() not in ("agg", "pdf", "svg", "cairo"):
         matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    import numpy as np
 
     close = fc.column("close")[0]
     t = fc.timestamps[0]
     shown = history["close"].iloc[-max(3 * fc.horizon, 60) :]
-    bands = np.quantile(close, [0.05, 0.25, 0.5, 0.75, 0.95], axis=0)
+    bands = fc.quantile([0.05, 0.25, 0.5, 0.75, 0.95])[0, :, :, fc.columns.index("close")]
     fig, ax = plt.subplots(figsize=(8, 3.6))
     ax.plot(shown.index, shown.to_numpy(), color="black", lw=1.2, label="history")
     ax.fill_between(t, bands[0], bands[4], color="tab:blue", alpha=0.18, label="90 % interval")

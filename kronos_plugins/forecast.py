@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from kronos_plugins.quantiles import sample_quantile
+
 
 @dataclass
 class KronosForecast:
@@ -78,16 +80,17 @@ class KronosForecast:
         return np.median(self.samples, axis=1)
 
     def quantile(self, q: float | Sequence[float]) -> np.ndarray:
-        """Empirical quantile(s) over samples (linear interpolation).
+        """Empirical quantile(s) over samples, at plotting position ``q (num_samples + 1)``.
 
+        The estimator of :mod:`kronos_plugins.quantiles`: the central interval between the ``(1 - c) / 2`` and
+        ``(1 + c) / 2`` quantiles holds a new draw from the forecast's distribution with probability ``c`` (numpy's
+        default linear interpolation makes a 95 % interval of 100 paths a 93 % one).
         A scalar `q` gives (n_series, horizon, n_columns); a sequence gives (n_series, len(q), horizon, n_columns).
         """
         qs = np.asarray(q, dtype=float)
-        if np.any((qs < 0) | (qs > 1)) or np.any(np.isnan(qs)):
-            raise ValueError(f"quantile levels must lie in [0, 1], got {q!r}")
-        out = np.quantile(
+        out = sample_quantile(
             self.samples, qs, axis=1
-        )  # (len(q), n_series, horizon, n_columns) or without first axis
+        )  # (len(q), n_series, horizon, n_columns) or no first axis
         return out if qs.ndim == 0 else np.moveaxis(out, 0, 1)
 
     def to_dataframe(
@@ -117,7 +120,7 @@ class KronosForecast:
                     }
                 )
                 for q in quantiles:
-                    frame[f"q{q:g}"] = np.quantile(self.samples[i], q, axis=0).reshape(-1)
+                    frame[f"q{q:g}"] = sample_quantile(self.samples[i], q, axis=0).reshape(-1)
             frame.insert(0, "item_id", item)
             frames.append(frame)
         return pd.concat(frames, ignore_index=True)

@@ -21,6 +21,7 @@ import pandas as pd
 from ..calendar import infer_future_timestamps
 from ..columns import frame_from_close, resolve_columns
 from ..preparation import MIN_CONTEXT_BARS
+from ..quantiles import sample_quantile
 from ..validation import KRONOS_COLUMNS, KronosInputError, prepare_context
 from ._common import KronosSettings, base_name, finetune_settings, require
 
@@ -362,7 +363,7 @@ class KronosForecaster(_BaseForecaster):
         return pd.DataFrame(values, index=index, columns=self.context_.columns)
 
     def _predict_quantiles(self, fh, X, alpha):
-        """Empirical quantiles of the sample paths (linear interpolation, as `KronosForecast.quantile`).
+        """Empirical quantiles of the sample paths (plotting position ``q (n + 1)``, as `KronosForecast.quantile`).
 
         Returns
         -------
@@ -370,12 +371,15 @@ class KronosForecaster(_BaseForecaster):
             Columns: (variable, alpha); rows: the absolute ``fh``.
         """
         paths, index = self._paths(fh)
-        q = np.quantile(paths, list(alpha), axis=0)  # (A, n_fh, C)
+        q = sample_quantile(paths, list(alpha), axis=0)  # (A, n_fh, C)
         values = np.moveaxis(q, 0, -1).reshape(len(index), -1)  # (n_fh, C * A), variable-major
         return pd.DataFrame(values, index=index, columns=self._get_columns("predict_quantiles", alpha=alpha))
 
     def _predict_interval(self, fh, X, coverage):
         """Central intervals from the empirical quantiles 0.5 - c/2 and 0.5 + c/2 of the sample paths.
+
+        At plotting positions ``q (n + 1)`` (:mod:`kronos_plugins.quantiles`): an interval holds a new draw from
+        the paths' distribution with probability c, also for a small number of paths.
 
         Returns
         -------
@@ -384,7 +388,7 @@ class KronosForecaster(_BaseForecaster):
         """
         paths, index = self._paths(fh)
         levels = [a for c in coverage for a in (0.5 - 0.5 * c, 0.5 + 0.5 * c)]
-        q = np.quantile(paths, levels, axis=0)  # (2K, n_fh, C)
+        q = sample_quantile(paths, levels, axis=0)  # (2K, n_fh, C)
         values = np.moveaxis(q, 0, -1).reshape(len(index), -1)  # (n_fh, C * K * 2)
         return pd.DataFrame(
             values, index=index, columns=self._get_columns("predict_interval", coverage=coverage)

@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..quantiles import sample_quantile
+
 __all__ = ["coverage_plot", "error_by_step_plot", "fan_chart", "pit_histograms"]
 
 
@@ -61,7 +63,7 @@ def fan_chart(
     n_ctx, h = len(ctx), len(target)
     x_ctx, x_fut = np.arange(n_ctx), np.arange(n_ctx, n_ctx + h)
     for ax, (label, samples) in zip(axes.ravel(), paths.items(), strict=False):
-        q = np.quantile(samples, [0.05, 0.25, 0.5, 0.75, 0.95], axis=0)
+        q = sample_quantile(samples, [0.05, 0.25, 0.5, 0.75, 0.95], axis=0)
         ax.plot(x_ctx, ctx.to_numpy(), color="black", lw=1.0)
         ax.fill_between(x_fut, q[0], q[4], color="tab:blue", alpha=0.2, lw=0, label="5-95 %")
         ax.fill_between(x_fut, q[1], q[3], color="tab:blue", alpha=0.35, lw=0, label="25-75 %")

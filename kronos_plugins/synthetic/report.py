@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..quantiles import sample_quantile
 from .backtest import METRICS, BacktestResult
 from .fidelity import FidelityResult
 
@@ -150,8 +151,8 @@ def write_fidelity_report(
         for q_lo, q_hi, a in ((0.05, 0.95, 0.2), (0.25, 0.75, 0.35)):
             ax.fill_between(
                 t,
-                np.quantile(sc, q_lo, axis=0),
-                np.quantile(sc, q_hi, axis=0),
+                sample_quantile(sc, q_lo, axis=0),
+                sample_quantile(sc, q_hi, axis=0),
                 alpha=a,
                 color="C1",
                 label=f"synthetic {int(q_lo * 100)}-{int(q_hi * 100)} %",

@@ -199,6 +199,17 @@ def test_empirical_distribution_holds_the_pipeline_paths():
     assert list(dist.index) == list(pd.date_range("2024-03-01", periods=3, freq="D"))
 
 
+def test_intervals_are_read_at_plotting_position_q_times_n_plus_one():
+    """With 9 paths the central 80 % interval is [smallest, largest] (positions 0.1 x 10 = 1 and 0.9 x 10 = 9):
+    a tenth draw falls outside it with probability 2 / 10. Linear interpolation would give a narrower band."""
+    y = _closes(60)
+    fh = [1, 2, 3]
+    intervals = _forecaster(num_samples=9, seed=4).fit(y).predict_interval(fh, coverage=0.8)
+    paths = _pipeline().forecast(frame_from_close(y), horizon=3, num_samples=9, seed=4).column("close")[0]
+    np.testing.assert_allclose(intervals[("px", 0.8, "lower")].to_numpy(), paths.min(axis=0))
+    np.testing.assert_allclose(intervals[("px", 0.8, "upper")].to_numpy(), paths.max(axis=0))
+
+
 def test_empirical_distribution_of_ohlcv_keeps_each_columns_paths():
     bars = _bars(60)
     dist = _forecaster(num_samples=5, seed=1).fit(bars).predict_proba(fh=[1, 2])

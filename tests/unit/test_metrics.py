@@ -19,7 +19,8 @@ TARGET = np.array([4.0, 1.0])
 # Context one-step diffs |12-10|, |11-12|, |14-11| = 2, 1, 3 -> scale 2; lag-2 diffs 1, 2 -> scale 1.5.
 CONTEXT = np.array([10.0, 12.0, 11.0, 14.0])
 # 101 samples 0, 1, ..., 100 at every step: linear quantile q is exactly 100 q.
-GRID = np.tile(np.arange(101.0)[:, None], (1, 3))
+# 99 samples 1..99: the quantile at plotting position q (n + 1) = 100 q is the value 100 q (q = 0.1 -> 10)
+GRID = np.tile(np.arange(1.0, 100.0)[:, None], (1, 3))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -96,7 +97,7 @@ def test_crps_of_degenerate_ensemble_equals_absolute_error():
 
 
 def test_weighted_quantile_loss_on_a_quantile_grid():
-    # Quantiles 0.1/0.5/0.9 of the 0..100 grid are 10/50/90; QL_q = 2 |(y - qhat)(1{qhat >= y} - q)|.
+    # Quantiles 0.1/0.5/0.9 of the 1..99 grid are 10/50/90; QL_q = 2 |(y - qhat)(1{qhat >= y} - q)|.
     # y = 50:  2*40*0.1 = 8,  0,           2*40*0.1 = 8   -> mean 16/3, per step / 50.
     # y = 100: 2*90*0.1 = 18, 2*50*0.5 = 50, 2*10*0.9 = 18 -> mean 86/3, per step / 100.
     per_step, total = M.weighted_quantile_loss(GRID[:, :2], [50.0, 100.0], quantiles=(0.1, 0.5, 0.9))
@@ -110,8 +111,8 @@ def test_weighted_quantile_loss_on_a_quantile_grid():
 
 
 def test_interval_coverage_and_width_of_a_known_interval():
-    samples = np.tile(np.arange(101.0)[:, None], (1, 5))
-    # Central 80% interval of 0..100 is [10, 90], closed.
+    samples = GRID[:, :1].repeat(5, axis=1)
+    # Central 80% interval of 1..99 is [10, 90] (positions 0.1 x 100 and 0.9 x 100), closed; 50%: [25, 75].
     np.testing.assert_array_equal(M.interval_coverage(samples, [5, 10, 50, 90, 95], 0.8), [0, 1, 1, 1, 0])
     np.testing.assert_allclose(M.interval_width(samples, 0.8), np.full(5, 80.0))
     np.testing.assert_allclose(M.interval_width(samples, 0.5), np.full(5, 50.0))
