@@ -57,7 +57,9 @@ def one(pipe, asset: str, min_p: float, args) -> dict:
         T.block_bootstrap(rr, lambda x: moments(x)["excess_kurtosis"], args.n_boot, args.block, args.seed)
     )
     a_lo, a_hi = T.bootstrap_band(
-        T.block_bootstrap(rr, lambda x: autocorrelation(np.abs(x), max_lag), args.n_boot, args.block, args.seed)
+        T.block_bootstrap(
+            rr, lambda x: autocorrelation(np.abs(x), max_lag), args.n_boot, args.block, args.seed
+        )
     )
     acf = fid.acf["synthetic_abs_r"].to_numpy()
     stats = fid.stats
