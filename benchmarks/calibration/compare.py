@@ -35,6 +35,7 @@ import pandas as pd
 from kronos_plugins.calibration import CalibrationConfig, calibrate_samples
 from kronos_plugins.crps import crps_ensemble
 from kronos_plugins.datasets.processes import garch_filter
+from kronos_plugins.quantiles import central_interval
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = ROOT / "tests" / "fixtures" / "kronos-reference" / "tiny-learnte"
@@ -149,7 +150,7 @@ def score(samples: np.ndarray, y: np.ndarray) -> dict:
     """Coverage (pooled, window-clustered SE) at LEVELS and mean CRPS; samples (N, S, H), y (N, H)."""
     out = {}
     for a in LEVELS:
-        lo, hi = np.quantile(samples, [0.5 - a / 2, 0.5 + a / 2], axis=1)
+        lo, hi = central_interval(samples, a, axis=1)  # the package's intervals (plotting position q(n + 1))
         per_window = ((y >= lo) & (y <= hi)).mean(axis=1)
         out[f"cov{round(a * 100)}"] = float(per_window.mean())
         out[f"se{round(a * 100)}"] = float(per_window.std(ddof=1) / np.sqrt(len(per_window)))
