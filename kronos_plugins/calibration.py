@@ -81,6 +81,10 @@ __all__ = [
 
 #: Calibration methods (see the module docstring).
 METHODS = ("conformal", "scale")
+
+CALIBRATION_VERSION = 2
+"""Bumped when calibrated paths of the same inputs change (2: the forecast's own quantiles are read at plotting
+position ``q (n + 1)``, `kronos_plugins.quantiles`). The benchmark's forecast cache keys calibrated models on it."""
 #: Central-interval levels at which ``"conformal"`` fits its factors (default of `CalibrationConfig.levels`).
 DEFAULT_LEVELS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98)
 

@@ -607,6 +607,10 @@ def run_suite(
         models.append(cfg)
         if REGISTRY[cfg.model].kronos:
             identities[cfg.label] = checkpoint_identity(cfg.settings["checkpoint"], cfg.settings["tokenizer"])
+            if cfg.settings.get("calibration"):  # calibrated paths also change with the calibration's code
+                from kronos_plugins.calibration import CALIBRATION_VERSION
+
+                identities[cfg.label] += f"\ncalibration v{CALIBRATION_VERSION}"
     if suite.reference in skipped:
         raise RuntimeError(f"the reference model {suite.reference!r} cannot run: {skipped[suite.reference]}")
 

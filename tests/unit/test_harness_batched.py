@@ -179,3 +179,16 @@ def test_when_a_batched_call_fails_its_windows_run_one_by_one(suite, monkeypatch
     assert fallback.windows["error"].isna().all()
     for key, paths in plain.samples.items():
         np.testing.assert_allclose(fallback.samples[key], paths, rtol=1e-5)
+
+
+def test_a_new_calibration_version_recomputes_calibrated_tasks_only(suite, tmp_path, monkeypatch):
+    """Calibrated paths change with the calibration's code, raw ones do not: the cache key says so."""
+    import kronos_plugins.calibration as calibration
+
+    first = run_suite(suite, workers=1, cache_dir=tmp_path, progress=False)
+    assert first.meta["n_computed"] == first.meta["n_tasks"]
+    monkeypatch.setattr(calibration, "CALIBRATION_VERSION", calibration.CALIBRATION_VERSION + 1)
+    second = run_suite(suite, workers=1, cache_dir=tmp_path, progress=False)
+    computed = second.windows.loc[~second.windows["cached"], "model"]
+    n_calibrated = int((first.windows["model"] == "kronos-calibrated").sum())
+    assert n_calibrated > 0 and set(computed) == {"kronos-calibrated"} and len(computed) == n_calibrated
