@@ -57,7 +57,7 @@ from .preparation import (  # noqa: F401  (CLIP, STD_EPS, NO_CALENDAR_STAMP, pre
     validate_series,
 )
 from .tokenizer import KronosTokenizer
-from .validation import KRONOS_COLUMNS, OHLC_MODES, KronosInputError, check_positive_int
+from .validation import KRONOS_COLUMNS, OHLC_MODES, KronosInputError, check_anchor, check_positive_int
 
 __all__ = ["ForecastRequest", "KronosPipeline", "clear_weight_cache"]
 
@@ -167,9 +167,7 @@ class KronosPipeline:
             if default_lookback is None
             else check_positive_int(default_lookback, "default_lookback", minimum=MIN_CONTEXT_BARS)
         )
-        if not isinstance(anchor, (bool, np.bool_)):
-            raise ValueError(f"`anchor` must be True or False, got {anchor!r}.")
-        self.anchor = bool(anchor)
+        self.anchor = check_anchor(anchor, allow_none=False)
         self.device = torch.device(device) if device is not None else next(model.parameters()).device
         self.model = model.to(self.device).eval()
         self.tokenizer = tokenizer.to(self.device).eval()
@@ -399,10 +397,8 @@ class KronosPipeline:
                 "do not hold its open and close, 'widen' widens them and reports the rows."
             )
         horizon = check_positive_int(horizon, "horizon")
-        if anchor is None:
-            anchor = self.anchor
-        if not isinstance(anchor, (bool, np.bool_)):
-            raise KronosInputError(f"`anchor` must be True, False or None, got {anchor!r}.")
+        anchor = check_anchor(anchor)
+        anchor = self.anchor if anchor is None else anchor
         if lookback is None:
             lookback = self.default_lookback
         if lookback is not None:
@@ -427,7 +423,7 @@ class KronosPipeline:
             series_offset=check_positive_int(series_offset, "series_offset", minimum=0),
             allow_non_positive=bool(allow_non_positive),
             ohlc=ohlc,
-            anchor=bool(anchor),
+            anchor=anchor,
         )
 
     def validate(

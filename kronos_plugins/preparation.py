@@ -230,9 +230,8 @@ class PreparedContext:
     timestamps: pd.DatetimeIndex | None  # None for a series without timestamps (constant calendar)
     constructed: tuple[str, ...]  # columns constructed by the reference's rules
     scales: np.ndarray  # (6,) float64: the power of ten each column was divided by (1: the reference's)
-    last_close: float = float(
-        "nan"
-    )  # the window's last close, in price units (what anchoring moves paths to)
+    # the window's last close, in price units (what anchoring moves paths to)
+    last_close: float = math.nan
 
     @property
     def scale(self) -> float:

@@ -232,6 +232,16 @@ def check_positive_int(value: Any, name: str, minimum: int = 1) -> int:
     return int(value)
 
 
+def check_anchor(anchor: Any, allow_none: bool = True) -> bool | None:
+    """`anchor` as a bool (None passes through where the caller's default applies), else a `KronosInputError`."""
+    if anchor is None and allow_none:
+        return None
+    if not isinstance(anchor, (bool, np.bool_)):
+        allowed = "True, False or None" if allow_none else "True or False"
+        raise KronosInputError(f"`anchor` must be {allowed}, got {anchor!r}.")
+    return bool(anchor)
+
+
 def check_sampling(
     temperature: float, top_k: int, top_p: float, num_samples: int, min_p: float = 0.0
 ) -> None:

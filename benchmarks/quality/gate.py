@@ -529,7 +529,6 @@ def synthetic_section(args, pipe, out: Path, log) -> dict:
         generate_trajectories,
         write_fidelity_report,
     )
-    from kronos_plugins.synthetic.fidelity import autocorrelation, moments
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataRepairWarning)
@@ -548,16 +547,10 @@ def synthetic_section(args, pipe, out: Path, log) -> dict:
     repaired = float(repaired_mask.mean())
     inconsistent = float((~T.ohlc_consistent(raw)).mean())
 
-    rr = fid.real_returns.ravel()
     max_lag = len(fid.acf)
-    kurt_draws = T.block_bootstrap(
-        rr, lambda x: moments(x)["excess_kurtosis"], args.n_boot, args.block, args.seed
+    (k_lo, k_hi), (a_lo, a_hi) = T.fidelity_bands(
+        fid.real_returns, max_lag, args.n_boot, args.block, args.seed
     )
-    acf_draws = T.block_bootstrap(
-        rr, lambda x: autocorrelation(np.abs(x), max_lag), args.n_boot, args.block, args.seed
-    )
-    k_lo, k_hi = T.bootstrap_band(kurt_draws)
-    a_lo, a_hi = T.bootstrap_band(acf_draws)
     synth_acf = fid.acf["synthetic_abs_r"].to_numpy()
     inside = (synth_acf >= a_lo - T.EPS) & (synth_acf <= a_hi + T.EPS)
     acf_table = pd.DataFrame(

@@ -344,6 +344,21 @@ def block_bootstrap(
     return np.array(out)
 
 
+def fidelity_bands(
+    real_returns: np.ndarray, max_lag: int, n_boot: int = 1000, block: int = 20, seed: int = 0
+) -> tuple[tuple[float, float], tuple[np.ndarray, np.ndarray]]:
+    """The synthetic checks' bands of a real return series: its excess kurtosis (lo, hi) and its |r|
+    autocorrelation at lags 1..max_lag (lo, hi arrays), each the central 95 % of a moving-block bootstrap."""
+    from kronos_plugins.synthetic.fidelity import autocorrelation, moments
+
+    rr = np.asarray(real_returns, dtype=np.float64).ravel()
+    k_lo, k_hi = bootstrap_band(
+        block_bootstrap(rr, lambda x: moments(x)["excess_kurtosis"], n_boot, block, seed)
+    )
+    acf = block_bootstrap(rr, lambda x: autocorrelation(np.abs(x), max_lag), n_boot, block, seed)
+    return (float(k_lo), float(k_hi)), bootstrap_band(acf)
+
+
 def bootstrap_band(draws: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
     """Central ``level`` band (lower and upper quantiles over axis 0) of bootstrap draws."""
     if not 0 < level < 1:

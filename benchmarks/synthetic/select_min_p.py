@@ -22,7 +22,6 @@ import time
 import warnings
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 HERE = Path(__file__).resolve().parent
@@ -33,7 +32,6 @@ import targets as T  # noqa: E402
 from kronos_plugins import KronosPipeline  # noqa: E402
 from kronos_plugins.datasets import DataRepairWarning, load_split  # noqa: E402
 from kronos_plugins.synthetic import SyntheticRepairWarning, compare, generate_trajectories  # noqa: E402
-from kronos_plugins.synthetic.fidelity import autocorrelation, moments  # noqa: E402
 
 
 def one(pipe, asset: str, min_p: float, args) -> dict:
@@ -51,15 +49,9 @@ def one(pipe, asset: str, min_p: float, args) -> dict:
         )
     seconds = time.perf_counter() - t0
     fid = compare(real.iloc[:length], traj, seed=args.seed)
-    rr = fid.real_returns.ravel()
     max_lag = len(fid.acf)
-    k_lo, k_hi = T.bootstrap_band(
-        T.block_bootstrap(rr, lambda x: moments(x)["excess_kurtosis"], args.n_boot, args.block, args.seed)
-    )
-    a_lo, a_hi = T.bootstrap_band(
-        T.block_bootstrap(
-            rr, lambda x: autocorrelation(np.abs(x), max_lag), args.n_boot, args.block, args.seed
-        )
+    (k_lo, k_hi), (a_lo, a_hi) = T.fidelity_bands(
+        fid.real_returns, max_lag, args.n_boot, args.block, args.seed
     )
     acf = fid.acf["synthetic_abs_r"].to_numpy()
     stats = fid.stats

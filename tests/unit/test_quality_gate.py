@@ -236,6 +236,18 @@ def test_bootstrap_band_quantiles():
     assert lo.shape == (2,) and lo[0] == pytest.approx(25.0) and hi[1] == pytest.approx(-25.0)
 
 
+def test_fidelity_bands_of_gaussian_returns_hold_zero_kurtosis_and_autocorrelation():
+    # i.i.d. normal returns: excess kurtosis 0 and |r| autocorrelation 0 at every lag lie inside the bands;
+    # a heavy-tailed series (Student t, 3 df) has a kurtosis band well above a normal's
+    r = np.random.default_rng(5).standard_normal(2000)
+    (k_lo, k_hi), (a_lo, a_hi) = T.fidelity_bands(r, max_lag=5, n_boot=200, block=20, seed=1)
+    assert k_lo < 0 < k_hi and k_hi - k_lo < 1
+    assert a_lo.shape == a_hi.shape == (5,) and (a_lo < 0).all() and (a_hi > 0).all()
+    heavy = np.random.default_rng(5).standard_t(3, 2000)
+    (h_lo, _), _ = T.fidelity_bands(heavy, max_lag=5, n_boot=200, block=20, seed=1)
+    assert h_lo > k_hi
+
+
 def test_band_of_a_constant_statistic_holds_its_value():
     rng = np.random.default_rng(0)
     r = rng.standard_normal(400)
