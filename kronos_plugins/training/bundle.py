@@ -41,11 +41,19 @@ def _write_sums(out: Path) -> None:
     (out / "SHA256SUMS").write_text("".join(f"{file_sha256(out / f)}  {f}\n" for f in BUNDLE_FILES))
 
 
-def bundle_run(run_dir: str | Path, dest: str | Path = BUNDLED_DIR, *, context: int | None = None) -> Path:
+def bundle_run(
+    run_dir: str | Path,
+    dest: str | Path = BUNDLED_DIR,
+    *,
+    context: int | None = None,
+    anchor: bool = False,
+) -> Path:
     """Copy a completed run's checkpoints into `dest` with a model card and checksums; return `dest`.
 
     `context` sets the bundle's default forecast context (bars); None keeps the training windows' context.
-    Choose it on validation windows (``benchmarks/suites/select-defaults.yaml``), never on held-out ones.
+    `anchor` writes ``"anchor": true`` into ``bundle.json``, so that the bundle's forecasts are anchored by
+    default (`KronosPipeline.forecast`'s ``anchor``). Choose both on validation windows
+    (``benchmarks/suites/select-defaults.yaml``, ``select-anchor.yaml``), never on held-out ones.
     """
     run = Path(run_dir)
     summary_file = run / "training_summary.json"
@@ -72,6 +80,7 @@ def bundle_run(run_dir: str | Path, dest: str | Path = BUNDLED_DIR, *, context: 
     meta = {
         "max_context": summary["recommended_max_context"],
         "context": _default_context(summary),
+        **({"anchor": True} if anchor else {}),
         "created": summary["created"],
         "command": summary["command"],
         "seed": summary["seed"],
@@ -203,6 +212,11 @@ def main(argv=None) -> int:
         help="default forecast context in bars (chosen on validation windows); default: the training context",
     )
     ap.add_argument(
+        "--anchor",
+        action="store_true",
+        help="anchor the bundle's forecasts by default (chosen on validation windows); default: off",
+    )
+    ap.add_argument(
         "--replace-tokenizer",
         action="store_true",
         help="RUN_DIR is a decoder-only tokenizer run: swap the bundle's tokenizer for it, keep the model",
@@ -212,7 +226,7 @@ def main(argv=None) -> int:
         out = replace_tokenizer(args.run_dir, args.dest)
         print(f"replaced the tokenizer of {out} with {args.run_dir}/tokenizer")
         return 0
-    out = bundle_run(args.run_dir, args.dest, context=args.context)
+    out = bundle_run(args.run_dir, args.dest, context=args.context, anchor=args.anchor)
     print(f"bundled {args.run_dir} -> {out}")
     return 0
 

@@ -81,6 +81,10 @@ class DataConfig:
     context: int = 96  # bars whose statistics normalise the window
     min_context: int | None = None  # vary that per training window in [min_context, context]; None = fixed
     horizon: int = 32  # bars after the context (normalised with the context's statistics)
+    # model stage: count only the next-bar targets at most this many bars after the bars that normalise the
+    # window (with min_context, a window's later bars lie far beyond a short context and are mostly clipped to
+    # +-5, which a forecast of `horizon` bars never meets); None = every bar of the window
+    loss_horizon: int | None = None
     weighting: str = "sqrt"  # how often a series is drawn: "windows" (its window count), "sqrt" or "series"
     val_windows: int = 256  # fixed validation windows, spread over the validation series
     num_workers: int = 0  # DataLoader workers (windows are cheap; 0 is usually fastest)
@@ -233,6 +237,12 @@ class TrainConfig:
             "data.min_context",
             d.min_context,
             "must be null or in [2, data.context]",
+        )
+        _require(
+            d.loss_horizon is None or d.loss_horizon >= 1,
+            "data.loss_horizon",
+            d.loss_horizon,
+            "must be null or >= 1 (bars after the normalising context whose targets count in the model loss)",
         )
         constructions = ("ohlc", "ticks", "closes")
         _require(

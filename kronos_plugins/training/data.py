@@ -142,9 +142,11 @@ class WindowDataset(Dataset):
     """Every window of ``context + horizon`` consecutive bars of a list of series.
 
     Index ``i`` is a flat position over all windows of all series; `locate` maps it to (series, start).
-    A series shorter than one window contributes none. Items are ``(x, stamp, stats)``: (W, 6) normalised
-    bars, (W, 5) calendar features and (2, 6) normalisation statistics (column means and ``std + eps``, which
-    a ``"wicks"`` candle head needs: `kronos_plugins.candle_head`), float32 tensors.
+    A series shorter than one window contributes none. Items are ``(x, stamp, stats, n_context)``: (W, 6)
+    normalised bars, (W, 5) calendar features and (2, 6) normalisation statistics (column means and
+    ``std + eps``, which a ``"wicks"`` candle head needs: `kronos_plugins.candle_head`), float32 tensors, and
+    the number of leading bars whose statistics normalise the window (`context_of`; a 0-d int64 tensor, which
+    ``data.loss_horizon`` reads).
 
     Parameters
     ----------
@@ -201,15 +203,17 @@ class WindowDataset(Dataset):
         z ^= z >> 31
         return self.min_context + int(z % (self.context - self.min_context + 1))
 
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         k, start = self.locate(int(index))
         s = self.series[k]
-        x, mean, std = normalise_window(s.values[start : start + self.window], self.context_of(index))
+        n_context = self.context_of(index)
+        x, mean, std = normalise_window(s.values[start : start + self.window], n_context)
         stats = np.stack([mean, std + STD_EPS]).astype(np.float32)  # what a "wicks" candle head reads
         return (
             torch.from_numpy(x),
             torch.from_numpy(s.stamps[start : start + self.window]),
             torch.from_numpy(stats),
+            torch.tensor(n_context, dtype=torch.int64),
         )
 
     def series_weights(self, weighting: str) -> np.ndarray:

@@ -159,19 +159,44 @@ def freeze_encoder(tokenizer: KronosTokenizer) -> None:
         part.requires_grad_(False)
 
 
+def loss_padding(n_context: torch.Tensor, width: int, loss_horizon: int | None) -> torch.Tensor | None:
+    """(B, width - 1) padding mask of the next-bar targets 1..width-1: 1 where bar ``t`` lies more than
+    `loss_horizon` bars after its window's normalising context (``t >= n_context + loss_horizon``), else 0.
+
+    None when `loss_horizon` is None (every target counts).
+    """
+    if loss_horizon is None:
+        return None
+    t = torch.arange(1, width, device=n_context.device)
+    return (t[None, :] >= (n_context[:, None] + int(loss_horizon))).to(torch.int64)
+
+
 def model_loss(
-    model: nn.Module, head: nn.Module, tokenizer: KronosTokenizer, x: torch.Tensor, stamp: torch.Tensor
+    model: nn.Module,
+    head: nn.Module,
+    tokenizer: KronosTokenizer,
+    x: torch.Tensor,
+    stamp: torch.Tensor,
+    n_context: torch.Tensor | None = None,
+    loss_horizon: int | None = None,
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """Stage-2 loss: tokenize x (B, W, 6) with the frozen tokenizer and predict tokens 1..W-1 from 0..W-2.
 
-    `model` may be wrapped in DDP; `head` is the unwrapped model's ``head`` (its ``compute_loss``).
+    `model` may be wrapped in DDP; `head` is the unwrapped model's ``head`` (its ``compute_loss``). With
+    `loss_horizon`, only targets at most that many bars after each window's normalising context (`n_context`,
+    (B,) bars) count (`loss_padding`).
     """
     with torch.no_grad():
         s1, s2 = tokenizer.encode(x, half=True)  # (B, W) each
     s1_logits, s2_logits = model(
         s1[:, :-1], s2[:, :-1], stamp[:, :-1], use_teacher_forcing=True, s1_targets=s1[:, 1:]
     )
-    loss, ce_s1, ce_s2 = head.compute_loss(s1_logits, s2_logits, s1[:, 1:], s2[:, 1:])
+    padding = None
+    if loss_horizon is not None:
+        if n_context is None:
+            raise ValueError("`loss_horizon` needs each window's `n_context`.")
+        padding = loss_padding(n_context, x.shape[1], loss_horizon)
+    loss, ce_s1, ce_s2 = head.compute_loss(s1_logits, s2_logits, s1[:, 1:], s2[:, 1:], padding_mask=padding)
     return loss, {"ce_s1": ce_s1, "ce_s2": ce_s2}
 
 
@@ -274,8 +299,8 @@ def _evaluate(
     with torch.no_grad():
         for i in range(0, len(mine), batch_size):
             items = [run.val_ds[int(j)] for j in mine[i : i + batch_size]]
-            x, stamp, stats = (torch.stack(column).to(dev) for column in zip(*items, strict=True))
-            loss, parts = loss_fn(module, x, stamp, stats)
+            x, stamp, stats, n_context = (torch.stack(column).to(dev) for column in zip(*items, strict=True))
+            loss, parts = loss_fn(module, x, stamp, stats, n_context)
             keys = ["loss", *parts]
             vals = torch.stack([loss, *parts.values()]).double() * len(x)
             total = vals if total is None else total + vals
@@ -365,15 +390,17 @@ def _run_stage(
     ema, last_val = None, run.log.last(stage, "val")
     done = start_step
     with progress.run(f"{stage}", start_step, total):
-        for x, stamp, stats in loader:
+        for x, stamp, stats, n_context in loader:
             t0 = time.perf_counter()
             step = done
-            x, stamp, stats = (t.to(ctx.device, non_blocking=True) for t in (x, stamp, stats))
+            x, stamp, stats, n_context = (
+                t.to(ctx.device, non_blocking=True) for t in (x, stamp, stats, n_context)
+            )
             lr = lr_at(step, total, scfg.lr, scfg.warmup_steps, scfg.min_lr_ratio)
             for group in opt.param_groups:
                 group["lr"] = lr
             torch.manual_seed(_derive_seed(cfg.seed, stream, step, ctx.rank))  # dropout draws of this step
-            loss, parts = loss_fn(wrapped, x, stamp, stats)
+            loss, parts = loss_fn(wrapped, x, stamp, stats, n_context)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             clip = scfg.grad_clip if scfg.grad_clip > 0 else float("inf")
@@ -606,7 +633,7 @@ def train(
             if cfg.train_tokenizer.trainable == "decoder":
                 freeze_encoder(tokenizer)
 
-            def tok_loss(m, x, stamp, stats):
+            def tok_loss(m, x, stamp, stats, n_context):
                 return tokenizer_loss(m, x, cfg.train_tokenizer.feature_weights, stats)
 
             if start < cfg.train_tokenizer.steps:
@@ -640,9 +667,9 @@ def train(
 
             autocast_bf16 = cfg.precision == "bf16"
 
-            def mdl_loss(m, x, stamp, stats):
+            def mdl_loss(m, x, stamp, stats, n_context):
                 with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=autocast_bf16):
-                    return model_loss(m, head, tokenizer, x, stamp)
+                    return model_loss(m, head, tokenizer, x, stamp, n_context, cfg.data.loss_horizon)
 
             if start < cfg.train_model.steps:
                 stopped = not _run_stage(run, "model", model, mdl_loss, start, resume_optim)

@@ -91,6 +91,17 @@ def test_a_context_chosen_at_bundling_becomes_the_default_lookback_and_is_bounde
         bundle_run(fake_run, tmp_path / "bad", context=97)
 
 
+def test_an_anchored_bundle_anchors_its_forecasts_by_default(fake_run, tmp_path):
+    from kronos_plugins.checkpoints import training_anchor
+
+    plain = bundle_run(fake_run, tmp_path / "plain")
+    anchored = bundle_run(fake_run, tmp_path / "anchored", anchor=True)
+    assert "anchor" not in json.loads((plain / "bundle.json").read_text())
+    assert json.loads((anchored / "bundle.json").read_text())["anchor"] is True
+    assert training_anchor(plain / "model") is False
+    assert training_anchor(anchored / "model") is True
+
+
 def test_the_model_card_names_the_runs_a_warm_started_stage_continued_from(fake_run, tmp_path):
     summary = json.loads((fake_run / "training_summary.json").read_text())
     earlier = tmp_path / "earlier"

@@ -137,7 +137,7 @@ def test_decoder_only_training_keeps_the_token_ids_and_learns_wicks(tmp_path):
     ds = WindowDataset(
         [series_from_frame(hourly_bars(200, seed=s).set_index("timestamps"), "s") for s in (1, 2)], 24, 8
     )
-    x, _, stats = (torch.stack(t) for t in zip(*[ds[i] for i in range(0, len(ds), 7)], strict=True))
+    x, _, stats, _ = (torch.stack(t) for t in zip(*[ds[i] for i in range(0, len(ds), 7)], strict=True))
     with torch.no_grad():
         for a, b in zip(base.encode(x), tok.encode(x), strict=True):
             assert torch.equal(a, b)  # the same tokens: a model trained on them stays valid
@@ -183,7 +183,7 @@ def test_the_wicks_loss_needs_the_window_statistics_and_the_dataset_carries_them
         tokenizer_loss(wicks, torch.zeros(2, 8, 6))
     s = series_from_frame(hourly_bars(120, seed=4).set_index("timestamps"), "s")
     ds = WindowDataset([s], 24, 8)
-    x, _, stats = ds[10]
+    x, _, stats, _ = ds[10]
     start = ds.locate(10)[1]
     _, mean, std = normalise_window(s.values[start : start + 32], 24)
     np.testing.assert_allclose(stats.numpy(), np.stack([mean, std + STD_EPS]), rtol=1e-6)

@@ -114,12 +114,12 @@ def test_window_normalisation_uses_context_only():
     series = series_from_frame(_frame())
     context, horizon, start = 32, 16, 10
     ds = WindowDataset([series], context, horizon)
-    x_before, _, _ = ds[start]
+    x_before, *_ = ds[start]
     window = series.values[start : start + context + horizon]
     _, mean_before, std_before = normalise_window(window, context)
 
     series.values[start + context : start + context + horizon] *= 3.0  # rewrite the window's horizon in place
-    x_after, _, _ = ds[start]
+    x_after, *_ = ds[start]
     _, mean_after, std_after = normalise_window(window, context)
 
     np.testing.assert_array_equal(mean_before, mean_after)

@@ -27,7 +27,7 @@ def test_min_context_normalises_each_window_on_a_fixed_draw_of_its_first_bars():
     assert len(set(contexts)) >= 30  # spread over the range, not a constant
     assert contexts == [ds.context_of(i) for i in range(len(ds))]  # the same draw every time
     for i in (0, 7, 100):
-        x, _, _ = ds[i]
+        x, *_ = ds[i]
         start = ds.locate(i)[1]
         expected, _, _ = normalise_window(s.values[start : start + 64], contexts[i])
         np.testing.assert_array_equal(x.numpy(), expected)
@@ -47,6 +47,7 @@ def test_min_context_outside_the_context_is_rejected(bad):
         ({"precision": "fp16"}, "precision"),
         ({"data.min_context": 500}, "data.min_context"),
         ({"data.split_version": 4}, "data.split_version"),
+        ({"data.loss_horizon": 0}, "data.loss_horizon"),
         ({"data.constructions": ["candles"]}, "data.constructions"),
         ({"train_tokenizer.feature_weights": [1, 1, 1, 1, 0.1]}, "train_tokenizer.feature_weights"),
         ({"train_tokenizer.feature_weights": [1, 1, 1, -1, 0, 0]}, "train_tokenizer.feature_weights"),
@@ -60,6 +61,75 @@ def test_min_context_outside_the_context_is_rejected(bad):
 def test_v2_config_errors_name_the_key(tmp_path, override, match):
     with pytest.raises(TrainConfigError, match=match):
         TrainConfig.from_dict(tiny_config(tmp_path, **override))
+
+
+def test_dataset_items_carry_the_context_length_that_normalised_them():
+    ds = WindowDataset([_series()], context=48, horizon=16, min_context=8)
+    for i in (0, 3, 50):
+        x, _, stats, n_context = ds[i]
+        assert int(n_context) == ds.context_of(i)
+        start = ds.locate(i)[1]
+        ctx = ds.series[0].values[start : start + int(n_context), 3].astype(np.float64)
+        assert stats[0, 3].item() == pytest.approx(ctx.mean(), rel=1e-6)
+
+
+def test_loss_padding_masks_targets_beyond_the_loss_horizon_after_each_context():
+    from kronos_plugins.training.trainer import loss_padding
+
+    assert loss_padding(torch.tensor([4]), 10, None) is None
+    mask = loss_padding(torch.tensor([4, 2, 8]), 10, 3)  # targets are bars 1..9
+    # window 0: bars 1..6 count (t < 4 + 3), 7..9 padded; window 1: bars 1..4; window 2: every bar (t < 11)
+    expected = torch.tensor(
+        [
+            [0, 0, 0, 0, 0, 0, 1, 1, 1],
+            [0, 0, 0, 0, 1, 1, 1, 1, 1],
+            [0, 0, 0, 0, 0, 0, 0, 0, 0],
+        ]
+    )
+    torch.testing.assert_close(mask, expected)
+
+
+def test_model_loss_with_a_loss_horizon_is_the_cross_entropy_of_the_kept_targets_only():
+    from kronos_plugins.model import Kronos, KronosConfig
+    from kronos_plugins.tokenizer import KronosTokenizer, KronosTokenizerConfig
+    from kronos_plugins.training import model_loss
+
+    torch.manual_seed(0)
+    tok = KronosTokenizer(
+        KronosTokenizerConfig(
+            d_model=16, n_heads=2, ff_dim=32, n_enc_layers=1, n_dec_layers=1, s1_bits=3, s2_bits=3
+        )
+    ).eval()
+    model = Kronos(KronosConfig(s1_bits=3, s2_bits=3, n_layers=1, d_model=16, n_heads=2, ff_dim=32)).eval()
+    x, stamp = torch.randn(2, 12, 6), torch.zeros(2, 12, 5)
+    n_context = torch.tensor([3, 6])
+    with torch.no_grad():
+        full, _ = model_loss(model, model.head, tok, x, stamp)
+        kept, parts = model_loss(model, model.head, tok, x, stamp, n_context, loss_horizon=4)
+        # by hand: the per-target cross-entropies of the full window, averaged over targets t < n_context + 4
+        s1, s2 = tok.encode(x, half=True)
+        l1, l2 = model(s1[:, :-1], s2[:, :-1], stamp[:, :-1], use_teacher_forcing=True, s1_targets=s1[:, 1:])
+        ce1 = torch.nn.functional.cross_entropy(l1.transpose(1, 2), s1[:, 1:], reduction="none")
+        ce2 = torch.nn.functional.cross_entropy(l2.transpose(1, 2), s2[:, 1:], reduction="none")
+    t = torch.arange(1, 12)
+    keep = t[None, :] < (n_context[:, None] + 4)
+    assert keep.sum() == 6 + 9
+    torch.testing.assert_close(parts["ce_s1"], ce1[keep].mean())
+    torch.testing.assert_close(kept, (ce1[keep].mean() + ce2[keep].mean()) / 2)
+    torch.testing.assert_close(full, (ce1.mean() + ce2.mean()) / 2)
+    assert not torch.allclose(kept, full)
+    with pytest.raises(ValueError, match="n_context"):
+        model_loss(model, model.head, tok, x, stamp, None, loss_horizon=4)
+
+
+def test_a_loss_horizon_run_trains_and_records_the_key(tmp_path):
+    cfg = tiny_config(tmp_path / "run", steps=(2, 3), **{"data.min_context": 8, "data.loss_horizon": 4})
+    result = train(TrainConfig.from_dict(cfg))
+    assert result.model is not None
+    import json
+
+    saved = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert saved["data"]["loss_horizon"] == 4
 
 
 def test_tokenizer_feature_weights_weigh_each_features_reconstruction_error():
