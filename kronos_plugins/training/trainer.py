@@ -355,6 +355,7 @@ def _run_stage(
         stream=stream,
         weighting=cfg.data.weighting,
         synthetic_fraction=run.synthetic_fraction,
+        source_weights=cfg.data.source_weights,
         start_step=start_step,
         num_steps=total,
         rank=ctx.rank,

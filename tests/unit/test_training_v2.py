@@ -188,3 +188,31 @@ def test_the_synthetic_market_mix_enters_training_and_the_data_summary(tmp_path)
 def test_an_unknown_augment_generator_is_rejected(tmp_path):
     with pytest.raises(TrainConfigError, match="augment.generator"):
         TrainConfig.from_dict(tiny_config(tmp_path, **{"augment.generator": "gan"}))
+
+
+def test_source_weights_scale_each_sources_draw_probability_and_zero_leaves_it_out():
+    from kronos_plugins.training.data import WindowSampler, source_factors
+
+    frames = [synthetic_series("garch", 300, np.random.default_rng(k)) for k in range(3)]
+    names = ["alpha/A", "alpha/B", "beta/C"]
+    ds = WindowDataset([series_from_frame(f, n) for f, n in zip(frames, names, strict=True)], 24, 8)
+    np.testing.assert_array_equal(source_factors(names, {"alpha": 0.5}), [0.5, 0.5, 1.0])
+    np.testing.assert_array_equal(source_factors(["synthetic 0"], None), [1.0])
+    even = WindowSampler(ds, 8, seed=0, weighting="series").p
+    np.testing.assert_allclose(even, [1 / 3] * 3)
+    half = WindowSampler(ds, 8, seed=0, weighting="series", source_weights={"alpha": 0.5}).p
+    np.testing.assert_allclose(half, [0.25, 0.25, 0.5])  # weights 0.5, 0.5, 1 normalised
+    gone = WindowSampler(ds, 8, seed=0, weighting="series", source_weights={"beta": 0})
+    assert gone.p[2] == 0
+    drawn = np.concatenate([gone.global_batch(k) for k in range(50)])
+    assert not np.isin(drawn, np.arange(ds.offsets[2], ds.offsets[3])).any()  # never a beta window
+    with pytest.raises(ValueError, match=r"no training series: \['gamma'\]"):
+        WindowSampler(ds, 8, seed=0, source_weights={"gamma": 2.0})
+    with pytest.raises(ValueError, match="positive draw weight"):
+        WindowSampler(ds, 8, seed=0, source_weights={"alpha": 0, "beta": 0})
+
+
+@pytest.mark.parametrize("bad", [{"fastquant": -1}, {"fastquant": "x"}, ["fastquant"]])
+def test_bad_source_weights_are_rejected(tmp_path, bad):
+    with pytest.raises(TrainConfigError, match="data.source_weights"):
+        TrainConfig.from_dict(tiny_config(tmp_path, **{"data.source_weights": bad}))
