@@ -243,7 +243,8 @@ def source_factors(names: Sequence[str], source_weights: Mapping[str, float] | N
             f"the training series come from {sorted(present)}."
         )
     return np.asarray(
-        [float(source_weights.get(n.split("/", 1)[0], 1.0)) if "/" in n else 1.0 for n in names], dtype=np.float64
+        [float(source_weights.get(n.split("/", 1)[0], 1.0)) if "/" in n else 1.0 for n in names],
+        dtype=np.float64,
     )
 
 
