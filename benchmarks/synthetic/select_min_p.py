@@ -94,6 +94,11 @@ def main(argv=None) -> None:
     p.add_argument("--n-boot", type=int, default=1000)
     p.add_argument("--block", type=int, default=20)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--checkpoint",
+        default=None,
+        help="a bundle directory (model/, tokenizer/, bundle.json) instead of the bundled checkpoint",
+    )
     p.add_argument("--summarise", action="store_true", help="only rewrite summary.md from results.csv")
     args = p.parse_args(argv)
     out = Path(args.out)
@@ -101,7 +106,7 @@ def main(argv=None) -> None:
     if args.summarise:
         df = pd.read_csv(out / "results.csv")
     else:
-        pipe = KronosPipeline.from_pretrained()
+        pipe = KronosPipeline.from_pretrained(args.checkpoint)
         rows = []
         for asset in args.assets.split(","):
             for mp in (float(x) for x in args.min_p.split(",")):
@@ -125,7 +130,7 @@ def main(argv=None) -> None:
         "# min-p for synthetic futures, validation part",
         "",
         f"`{cmd}`; {args.paths} paths x up to {args.length} bars after {args.context_bars} context bars, seed "
-        f"{args.seed}, bundled checkpoint; assets {args.assets}. Medians over assets (kurtosis_inside: assets whose "
+        f"{args.seed}, {args.checkpoint or 'bundled'} checkpoint; assets {args.assets}. Medians over assets (kurtosis_inside: assets whose "
         "synthetic excess kurtosis lies inside the real series' 95 % moving-block bootstrap band).",
         "",
         _markdown(summary.reset_index()),
