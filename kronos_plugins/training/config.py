@@ -85,6 +85,9 @@ class DataConfig:
     # window (with min_context, a window's later bars lie far beyond a short context and are mostly clipped to
     # +-5, which a forecast of `horizon` bars never meets); None = every bar of the window
     loss_horizon: int | None = None
+    # shift each training window's normalised prices by a fixed draw in [-level_jitter, level_jitter] (context
+    # standard deviations), so that contexts are not always centred on 0; validation windows are not shifted
+    level_jitter: float = 0.0
     weighting: str = "sqrt"  # how often a series is drawn: "windows" (its window count), "sqrt" or "series"
     # factors on that draw weight by source (the asset id's package, e.g. {"fastquant": 0.25}); 0 leaves a
     # source out of training; validation windows are unchanged. None = 1 for every source
@@ -253,6 +256,12 @@ class TrainConfig:
             "data.source_weights",
             d.source_weights,
             "must be null or a mapping of source names to factors >= 0",
+        )
+        _require(
+            isinstance(d.level_jitter, int | float) and 0 <= d.level_jitter <= 5,
+            "data.level_jitter",
+            d.level_jitter,
+            "must be in [0, 5] (context standard deviations)",
         )
         _require(
             d.loss_horizon is None or d.loss_horizon >= 1,

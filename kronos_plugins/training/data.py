@@ -138,6 +138,14 @@ def normalise_window(values: np.ndarray, context: int, clip: float = CLIP) -> tu
     return x, mean, std
 
 
+def _splitmix64(value: int) -> int:
+    """splitmix64 of an integer: a fixed, well-spread 64-bit draw per value."""
+    z = (int(value) + 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
+    return z ^ (z >> 31)
+
+
 class WindowDataset(Dataset):
     """Every window of ``context + horizon`` consecutive bars of a list of series.
 
@@ -159,13 +167,27 @@ class WindowDataset(Dataset):
         drawn, and resumed runs see the same data). The bars after the first ``c`` are then in the units a
         forecast with ``lookback=c`` decodes, which trains the model for every context length it accepts.
         None (default) always uses ``context``.
+    level_jitter : float, default=0.0
+        Shift the four normalised price columns of window ``i`` by a fixed draw in ``[-level_jitter,
+        level_jitter]`` (`level_shift_of`; clipped to +-5 again), so that the context's mean is not always 0:
+        an experiment on whether the model learns to pull forecasts back towards 0. 0 (default) shifts nothing.
     """
 
-    def __init__(self, series: Sequence[Series], context: int, horizon: int, min_context: int | None = None):
+    def __init__(
+        self,
+        series: Sequence[Series],
+        context: int,
+        horizon: int,
+        min_context: int | None = None,
+        level_jitter: float = 0.0,
+    ):
         self.context, self.horizon = int(context), int(horizon)
         if min_context is not None and not 2 <= int(min_context) <= self.context:
             raise ValueError(f"`min_context` must be in [2, context={self.context}], got {min_context!r}.")
+        if not level_jitter >= 0:
+            raise ValueError(f"`level_jitter` must be >= 0, got {level_jitter!r}.")
         self.min_context = None if min_context is None else int(min_context)
+        self.level_jitter = float(level_jitter)
         self.window = self.context + self.horizon
         kept, lows, counts = [], [], []
         for s in series:
@@ -196,18 +218,25 @@ class WindowDataset(Dataset):
         """The number of leading bars whose statistics normalise window `index` (see `min_context`)."""
         if self.min_context is None or self.min_context == self.context:
             return self.context
-        # splitmix64 of the index: a fixed, well-spread draw per window
-        z = (int(index) + 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF
-        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
-        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
-        z ^= z >> 31
-        return self.min_context + int(z % (self.context - self.min_context + 1))
+        return self.min_context + int(_splitmix64(index) % (self.context - self.min_context + 1))
+
+    def level_shift_of(self, index: int) -> float:
+        """The shift of window `index`'s normalised prices, uniform in ``[-level_jitter, level_jitter]``."""
+        if not self.level_jitter:
+            return 0.0
+        u = _splitmix64(int(index) ^ 0x5DEECE66D) / 2.0**64  # another fixed draw per window
+        return float((2.0 * u - 1.0) * self.level_jitter)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         k, start = self.locate(int(index))
         s = self.series[k]
         n_context = self.context_of(index)
         x, mean, std = normalise_window(s.values[start : start + self.window], n_context)
+        shift = self.level_shift_of(index)
+        if shift:  # the four prices move together; their means move the other way, so stats still decode x
+            x[:, :4] = np.clip(x[:, :4] + np.float32(shift), -CLIP, CLIP)
+            mean = mean.copy()
+            mean[:4] -= shift * (std[:4] + STD_EPS)
         stats = np.stack([mean, std + STD_EPS]).astype(np.float32)  # what a "wicks" candle head reads
         return (
             torch.from_numpy(x),

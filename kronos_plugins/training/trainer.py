@@ -569,7 +569,9 @@ def train(
             train_series += [series_from_frame(f, f"synthetic {i}", group=1) for i, f in enumerate(synth)]
             frac = a.fraction
         d = cfg.data
-        train_ds = WindowDataset(train_series, d.context, d.horizon, min_context=d.min_context)
+        train_ds = WindowDataset(
+            train_series, d.context, d.horizon, min_context=d.min_context, level_jitter=d.level_jitter
+        )
         val_ds = WindowDataset(val_series, d.context, d.horizon)
         if len(train_ds) == 0:
             raise ValueError(

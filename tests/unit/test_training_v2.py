@@ -48,6 +48,7 @@ def test_min_context_outside_the_context_is_rejected(bad):
         ({"data.min_context": 500}, "data.min_context"),
         ({"data.split_version": 4}, "data.split_version"),
         ({"data.loss_horizon": 0}, "data.loss_horizon"),
+        ({"data.level_jitter": 6}, "data.level_jitter"),
         ({"data.constructions": ["candles"]}, "data.constructions"),
         ({"train_tokenizer.feature_weights": [1, 1, 1, 1, 0.1]}, "train_tokenizer.feature_weights"),
         ({"train_tokenizer.feature_weights": [1, 1, 1, -1, 0, 0]}, "train_tokenizer.feature_weights"),
@@ -216,3 +217,26 @@ def test_source_weights_scale_each_sources_draw_probability_and_zero_leaves_it_o
 def test_bad_source_weights_are_rejected(tmp_path, bad):
     with pytest.raises(TrainConfigError, match="data.source_weights"):
         TrainConfig.from_dict(tiny_config(tmp_path, **{"data.source_weights": bad}))
+
+
+def test_level_jitter_shifts_each_windows_prices_by_a_fixed_draw_and_its_stats_still_decode_it():
+    s = _series()
+    plain = WindowDataset([s], context=48, horizon=16, min_context=16)
+    shifted = WindowDataset([s], context=48, horizon=16, min_context=16, level_jitter=1.5)
+    shifts = np.array([shifted.level_shift_of(i) for i in range(len(shifted))])
+    assert shifts.min() >= -1.5 and shifts.max() <= 1.5 and shifts.std() > 0.6  # spread over the range
+    assert shifted.level_shift_of(7) == shifted.level_shift_of(7)
+    assert plain.level_shift_of(7) == 0.0
+    for i in (0, 9, 120):
+        x0, _, st0, c0 = plain[i]
+        x1, _, st1, c1 = shifted[i]
+        assert int(c0) == int(c1)  # the same context draw
+        inside = (x0[:, :4].abs() + abs(shifts[i])) < 5  # not clipped either way
+        torch.testing.assert_close(x1[:, :4][inside], (x0[:, :4] + shifts[i])[inside])
+        torch.testing.assert_close(x1[:, 4:], x0[:, 4:])  # volume and amount untouched
+        # both decode to the same prices: x * (std + eps) + mean
+        back0 = x0[:, :4].double() * st0[1, :4].double() + st0[0, :4].double()
+        back1 = x1[:, :4].double() * st1[1, :4].double() + st1[0, :4].double()
+        torch.testing.assert_close(back1[inside], back0[inside], rtol=1e-4, atol=1e-4)
+    with pytest.raises(ValueError, match="level_jitter"):
+        WindowDataset([s], context=48, horizon=16, level_jitter=-1)
