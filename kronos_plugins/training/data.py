@@ -231,10 +231,14 @@ class WindowDataset(Dataset):
         k, start = self.locate(int(index))
         s = self.series[k]
         n_context = self.context_of(index)
-        x, mean, std = normalise_window(s.values[start : start + self.window], n_context)
         shift = self.level_shift_of(index)
+        # with a shift, clip after it (a bar beyond +-5 shifted back inside must keep its true value)
+        x, mean, std = normalise_window(
+            s.values[start : start + self.window], n_context, clip=np.inf if shift else CLIP
+        )
         if shift:  # the four prices move together; their means move the other way, so stats still decode x
-            x[:, :4] = np.clip(x[:, :4] + np.float32(shift), -CLIP, CLIP)
+            x[:, :4] += np.float32(shift)
+            x = np.clip(x, -CLIP, CLIP)
             mean = mean.copy()
             mean[:4] -= shift * (std[:4] + STD_EPS)
         stats = np.stack([mean, std + STD_EPS]).astype(np.float32)  # what a "wicks" candle head reads

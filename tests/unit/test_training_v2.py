@@ -238,5 +238,15 @@ def test_level_jitter_shifts_each_windows_prices_by_a_fixed_draw_and_its_stats_s
         back0 = x0[:, :4].double() * st0[1, :4].double() + st0[0, :4].double()
         back1 = x1[:, :4].double() * st1[1, :4].double() + st1[0, :4].double()
         torch.testing.assert_close(back1[inside], back0[inside], rtol=1e-4, atol=1e-4)
+    # a bar beyond the clip is shifted from its true value, then clipped: not from +-5
+    for i in range(len(shifted)):
+        start = shifted.locate(i)[1]
+        raw = normalise_window(s.values[start : start + shifted.window], shifted.context_of(i), clip=np.inf)[0]
+        if (np.abs(raw[:, :4]) > 5).any():
+            x1 = shifted[i][0].numpy()[:, :4]
+            np.testing.assert_allclose(x1, np.clip(raw[:, :4] + shifts[i], -5, 5), rtol=0, atol=1e-5)
+            break
+    else:
+        pytest.fail("no window of the series reaches the clip")
     with pytest.raises(ValueError, match="level_jitter"):
         WindowDataset([s], context=48, horizon=16, level_jitter=-1)
