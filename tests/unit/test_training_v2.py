@@ -241,7 +241,9 @@ def test_level_jitter_shifts_each_windows_prices_by_a_fixed_draw_and_its_stats_s
     # a bar beyond the clip is shifted from its true value, then clipped: not from +-5
     for i in range(len(shifted)):
         start = shifted.locate(i)[1]
-        raw = normalise_window(s.values[start : start + shifted.window], shifted.context_of(i), clip=np.inf)[0]
+        raw = normalise_window(s.values[start : start + shifted.window], shifted.context_of(i), clip=np.inf)[
+            0
+        ]
         if (np.abs(raw[:, :4]) > 5).any():
             x1 = shifted[i][0].numpy()[:, :4]
             np.testing.assert_allclose(x1, np.clip(raw[:, :4] + shifts[i], -5, 5), rtol=0, atol=1e-5)
