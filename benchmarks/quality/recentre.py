@@ -29,18 +29,19 @@ from kronos_plugins.benchmark.comparison import skill_score  # noqa: E402
 from kronos_plugins.crps import crps_ensemble  # noqa: E402
 
 
-def recentred(alpha: float):
+def recentred(alpha: float, original=P.normalise):
     """`kronos_plugins.preparation.normalise` with the price columns' mean moved by alpha towards the last close."""
 
     def normalise(values, context=None, clip=P.CLIP):
-        v = np.asarray(values, dtype=np.float64)
-        rows = slice(None) if context is None else slice(0, int(context))
-        scale = P.column_scales(v[rows])
-        v = (v / scale).astype(np.float32).astype(np.float64)
-        mean, std = v[rows].mean(axis=0), v[rows].std(axis=0)
-        mean[:4] = mean[:4] + alpha * (v[rows][-1, 3] - mean[3])
-        x = np.clip((v - mean) / (std + P.STD_EPS), -clip, clip).astype(np.float32)
-        return x, mean, std, scale
+        x, mean, std, scale = original(values, context, clip=np.inf)  # unclipped: the shift comes first
+        rows = len(x) if context is None else int(context)
+        last = x[rows - 1, 3] * (std[3] + P.STD_EPS) + mean[3]  # the last close, scaled as the means are
+        move = alpha * (last - mean[3])
+        mean = mean.copy()
+        mean[:4] += move
+        x = x.astype(np.float64)
+        x[:, :4] -= move / (std[:4] + P.STD_EPS)
+        return np.clip(x, -clip, clip).astype(np.float32), mean, std, scale
 
     return normalise
 
