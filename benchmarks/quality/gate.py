@@ -671,7 +671,9 @@ def render(report: dict) -> str:
         + (f"**Reduced run ({report['reduced']}): not the gate's settings.**" if report["reduced"] else ""),
         "",
         f"- **command**: `{report['command']}`",
-        f"- **checkpoint**: `{c['arg']}` ({c['dir']}), content sha256 `{c['hash'][:16]}`; pipeline default lookback "
+        f"- **checkpoint**: `{c['arg'] if c['arg'] == 'bundled' else c['dir']}`"
+        + (f" ({c['dir']})" if c["arg"] == "bundled" else "")
+        + f", content sha256 `{c['hash'][:16]}`; pipeline default lookback "
         f"{c['default_lookback']}, max_context {c['max_context']}",
         f"- **started**: {report['started']}; **wall time**: {report['wall_seconds']:.0f} s "
         + "("

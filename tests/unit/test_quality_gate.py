@@ -304,6 +304,32 @@ def test_report_is_json_safe_and_escapes_pipes(gate):
     assert "\\|r\\| autocorrelation" in text
     row = next(line for line in text.splitlines() if "autocorrelation" in line)
     assert row.count(" | ") == 5  # six cells: the escaped pipes do not split the row
+    assert "- **checkpoint**: `bundled` (d)," in text
+
+
+def test_report_shows_a_candidate_by_its_repository_path_not_the_machines(gate):
+    report = {
+        "verdict": "FAIL",
+        "checkpoint": {
+            "name": "c",
+            "arg": "/home/someone/repo/runs/candidates/c",
+            "dir": "runs/candidates/c",
+            "hash": "0" * 64,
+            "default_lookback": 32,
+            "max_context": 128,
+        },
+        "reduced": None,
+        "command": "python benchmarks/quality/gate.py --checkpoint runs/candidates/c",
+        "started": "now",
+        "wall_seconds": 1.0,
+        "sections": {},
+        "machine": "m",
+        "git": "g",
+        "checks": [],
+    }
+    line = next(s for s in gate.render(report).splitlines() if s.startswith("- **checkpoint**"))
+    assert line.startswith("- **checkpoint**: `runs/candidates/c`, content sha256 `0000000000000000`")
+    assert "/home/someone" not in line
 
 
 def test_reduced_settings_are_named(gate):
