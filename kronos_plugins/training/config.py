@@ -85,6 +85,10 @@ class DataConfig:
     # window (with min_context, a window's later bars lie far beyond a short context and are mostly clipped to
     # +-5, which a forecast of `horizon` bars never meets); None = every bar of the window
     loss_horizon: int | None = None
+    # model stage: leave out of the training loss every next-bar target whose open, high, low or close was clipped
+    # to +-5 (a plateau a window reaches when it trends past its short context; learnt, it makes sampled paths jump
+    # to the clip); the validation loss still counts every target, so that runs stay comparable
+    mask_clipped: bool = False
     # shift each training window's normalised prices by a fixed draw in [-level_jitter, level_jitter] (context
     # standard deviations), so that contexts are not always centred on 0; validation windows are not shifted
     level_jitter: float = 0.0
@@ -262,6 +266,9 @@ class TrainConfig:
             "data.level_jitter",
             d.level_jitter,
             "must be in [0, 5] (context standard deviations)",
+        )
+        _require(
+            isinstance(d.mask_clipped, bool), "data.mask_clipped", d.mask_clipped, "must be true or false"
         )
         _require(
             d.loss_horizon is None or d.loss_horizon >= 1,

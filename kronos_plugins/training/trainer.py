@@ -50,6 +50,7 @@ from torch.utils.data import DataLoader
 from ..candle_head import wick_bars
 from ..checkpoints import load_model, load_tokenizer, save_checkpoint
 from ..model import Kronos
+from ..preparation import CLIP
 from ..tokenizer import KronosTokenizer
 from . import ddp
 from .config import TrainConfig, TrainConfigError
@@ -171,6 +172,12 @@ def loss_padding(n_context: torch.Tensor, width: int, loss_horizon: int | None) 
     return (t[None, :] >= (n_context[:, None] + int(loss_horizon))).to(torch.int64)
 
 
+def clipped_padding(x: torch.Tensor, clip: float = CLIP) -> torch.Tensor:
+    """(B, W - 1) padding mask of the next-bar targets 1..W-1 of normalised windows x (B, W, 6): 1 where the
+    target bar's open, high, low or close lies at the clip (``|x| >= clip``), else 0."""
+    return (x[:, 1:, :4].abs() >= clip).any(dim=-1).to(torch.int64)
+
+
 def model_loss(
     model: nn.Module,
     head: nn.Module,
@@ -179,12 +186,14 @@ def model_loss(
     stamp: torch.Tensor,
     n_context: torch.Tensor | None = None,
     loss_horizon: int | None = None,
+    mask_clipped: bool = False,
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """Stage-2 loss: tokenize x (B, W, 6) with the frozen tokenizer and predict tokens 1..W-1 from 0..W-2.
 
     `model` may be wrapped in DDP; `head` is the unwrapped model's ``head`` (its ``compute_loss``). With
     `loss_horizon`, only targets at most that many bars after each window's normalising context (`n_context`,
-    (B,) bars) count (`loss_padding`).
+    (B,) bars) count (`loss_padding`); with `mask_clipped`, no target whose prices were clipped counts
+    (`clipped_padding`; the inputs still hold those bars).
     """
     with torch.no_grad():
         s1, s2 = tokenizer.encode(x, half=True)  # (B, W) each
@@ -196,6 +205,9 @@ def model_loss(
         if n_context is None:
             raise ValueError("`loss_horizon` needs each window's `n_context`.")
         padding = loss_padding(n_context, x.shape[1], loss_horizon)
+    if mask_clipped:
+        clipped = clipped_padding(x)
+        padding = clipped if padding is None else torch.maximum(padding, clipped)
     loss, ce_s1, ce_s2 = head.compute_loss(s1_logits, s2_logits, s1[:, 1:], s2[:, 1:], padding_mask=padding)
     return loss, {"ce_s1": ce_s1, "ce_s2": ce_s2}
 
@@ -672,7 +684,9 @@ def train(
 
             def mdl_loss(m, x, stamp, stats, n_context):
                 with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=autocast_bf16):
-                    return model_loss(m, head, tokenizer, x, stamp, n_context, cfg.data.loss_horizon)
+                    # mask_clipped shapes training only: the validation loss (eval mode) counts every target
+                    masked = cfg.data.mask_clipped and m.training
+                    return model_loss(m, head, tokenizer, x, stamp, n_context, cfg.data.loss_horizon, masked)
 
             if start < cfg.train_model.steps:
                 stopped = not _run_stage(run, "model", model, mdl_loss, start, resume_optim)

@@ -49,6 +49,7 @@ def test_min_context_outside_the_context_is_rejected(bad):
         ({"data.split_version": 4}, "data.split_version"),
         ({"data.loss_horizon": 0}, "data.loss_horizon"),
         ({"data.level_jitter": 6}, "data.level_jitter"),
+        ({"data.mask_clipped": "yes"}, "data.mask_clipped"),
         ({"data.constructions": ["candles"]}, "data.constructions"),
         ({"train_tokenizer.feature_weights": [1, 1, 1, 1, 0.1]}, "train_tokenizer.feature_weights"),
         ({"train_tokenizer.feature_weights": [1, 1, 1, -1, 0, 0]}, "train_tokenizer.feature_weights"),
@@ -121,6 +122,73 @@ def test_model_loss_with_a_loss_horizon_is_the_cross_entropy_of_the_kept_targets
     assert not torch.allclose(kept, full)
     with pytest.raises(ValueError, match="n_context"):
         model_loss(model, model.head, tok, x, stamp, None, loss_horizon=4)
+
+
+def test_clipped_padding_marks_targets_whose_prices_sit_at_the_clip():
+    from kronos_plugins.training.trainer import clipped_padding
+
+    x = torch.zeros(2, 6, 6)
+    x[0, 2, 3] = 5.0  # a close at the clip: target 2 (row 1 of the mask)
+    x[0, 4, 1] = -5.0  # a high at the negative clip: target 4
+    x[0, 0, 0] = 5.0  # bar 0 is never a target
+    x[1, 3, 4] = 5.0  # volume at the clip: not a price, counts
+    x[1, 5, 2] = 4.999  # inside the clip
+    expected = torch.tensor([[0, 1, 0, 1, 0], [0, 0, 0, 0, 0]])
+    torch.testing.assert_close(clipped_padding(x), expected)
+
+
+def test_model_loss_with_mask_clipped_is_the_cross_entropy_of_the_unclipped_targets():
+    from kronos_plugins.model import Kronos, KronosConfig
+    from kronos_plugins.tokenizer import KronosTokenizer, KronosTokenizerConfig
+    from kronos_plugins.training import model_loss
+
+    torch.manual_seed(0)
+    tok = KronosTokenizer(
+        KronosTokenizerConfig(
+            d_model=16, n_heads=2, ff_dim=32, n_enc_layers=1, n_dec_layers=1, s1_bits=3, s2_bits=3
+        )
+    ).eval()
+    model = Kronos(KronosConfig(s1_bits=3, s2_bits=3, n_layers=1, d_model=16, n_heads=2, ff_dim=32)).eval()
+    x, stamp = torch.randn(2, 12, 6).clamp(-2, 2), torch.zeros(2, 12, 5)
+    x[0, 8:, :4] = 5.0  # window 0 trends into the clip: bars 8..11
+    x[1, 3, 2] = -5.0  # window 1: one low clipped, bar 3
+    n_context = torch.tensor([6, 6])
+    with torch.no_grad():
+        full, _ = model_loss(model, model.head, tok, x, stamp)
+        kept, parts = model_loss(model, model.head, tok, x, stamp, mask_clipped=True)
+        both, _ = model_loss(model, model.head, tok, x, stamp, n_context, loss_horizon=4, mask_clipped=True)
+        s1, s2 = tok.encode(x, half=True)
+        l1, l2 = model(s1[:, :-1], s2[:, :-1], stamp[:, :-1], use_teacher_forcing=True, s1_targets=s1[:, 1:])
+        ce1 = torch.nn.functional.cross_entropy(l1.transpose(1, 2), s1[:, 1:], reduction="none")
+        ce2 = torch.nn.functional.cross_entropy(l2.transpose(1, 2), s2[:, 1:], reduction="none")
+    t = torch.arange(1, 12)
+    keep = torch.ones(2, 11, dtype=torch.bool)
+    keep[0, 7:] = False  # targets 8..11
+    keep[1, 2] = False  # target 3
+    torch.testing.assert_close(parts["ce_s2"], ce2[keep].mean())
+    torch.testing.assert_close(kept, (ce1[keep].mean() + ce2[keep].mean()) / 2)
+    assert not torch.allclose(kept, full)
+    keep_both = keep & (t[None, :] < 10)  # and t < n_context + 4
+    assert keep_both.sum() == 7 + 8  # window 0: targets 1..7; window 1: 1..9 but 3
+    torch.testing.assert_close(both, (ce1[keep_both].mean() + ce2[keep_both].mean()) / 2)
+
+
+def test_a_mask_clipped_run_masks_training_but_not_validation(tmp_path, monkeypatch):
+    from kronos_plugins.training import trainer
+
+    calls = []
+    real = trainer.model_loss
+
+    def spy(model, *args, **kwargs):
+        calls.append((model.training, args[-1] if len(args) >= 6 else kwargs.get("mask_clipped", False)))
+        return real(model, *args, **kwargs)
+
+    monkeypatch.setattr(trainer, "model_loss", spy)
+    cfg = tiny_config(tmp_path / "run", steps=(2, 3), **{"data.mask_clipped": True})
+    train(TrainConfig.from_dict(cfg))
+    assert {masked for training, masked in calls if training} == {True}
+    assert {masked for training, masked in calls if not training} == {False}
+    assert sum(training for training, _ in calls) == 3  # one call per training step
 
 
 def test_a_loss_horizon_run_trains_and_records_the_key(tmp_path):
