@@ -118,7 +118,7 @@ train-clip-mask: data runs/horizon-loss/base/model/model.safetensors
 train-level-jitter-scratch: data runs/horizon-loss/base/model/model.safetensors
 	for v in scratch-j2 j2-long; do OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=1 $(VENV)/bin/kronos-train --config kronos_plugins/training/configs/level-jitter/$$v.yaml --out-dir runs/level-jitter/$$v --no-progress & done; wait
 
-CONTINUATIONS = bundled control treatment no-pse control-seed3 jitter1 jitter2 jitter2-long scratch-jitter2
+CONTINUATIONS = bundled control treatment no-pse control-seed3 jitter1 jitter2 jitter2-long scratch-jitter2 clip-mask
 bench-continuations: $(VENV)/.stamp-bench
 	$(VENV)/bin/kronos-bench run benchmarks/suites/select-continuations.yaml --out benchmarks/results/quality/continuations/validation
 	$(PY) benchmarks/quality/drift.py --results benchmarks/results/quality/continuations/validation \
