@@ -114,11 +114,11 @@ train-level-jitter: data runs/horizon-loss/base/model/model.safetensors
 train-clip-mask: data runs/horizon-loss/base/model/model.safetensors
 	OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=1 $(VENV)/bin/kronos-train --config kronos_plugins/training/configs/clip-mask/mask.yaml --out-dir runs/clip-mask/mask --no-progress
 
-# Level jitter 2 from random weights (5000 steps) beside a 3000-step continuation with the fixed jitter, one thread each.
+# Level jitter 2 from random weights (5000 steps, one thread).
 train-level-jitter-scratch: data runs/horizon-loss/base/model/model.safetensors
-	for v in scratch-j2 j2-long; do OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=1 $(VENV)/bin/kronos-train --config kronos_plugins/training/configs/level-jitter/$$v.yaml --out-dir runs/level-jitter/$$v --no-progress & done; wait
+	OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=1 $(VENV)/bin/kronos-train --config kronos_plugins/training/configs/level-jitter/scratch-j2.yaml --out-dir runs/level-jitter/scratch-j2 --no-progress
 
-CONTINUATIONS = bundled control treatment no-pse control-seed3 jitter1 jitter2 jitter2-long scratch-jitter2 clip-mask
+CONTINUATIONS = bundled control treatment no-pse control-seed3 jitter1 jitter2 scratch-jitter2 clip-mask
 bench-continuations: $(VENV)/.stamp-bench
 	$(VENV)/bin/kronos-bench run benchmarks/suites/select-continuations.yaml --out benchmarks/results/quality/continuations/validation
 	$(PY) benchmarks/quality/drift.py --results benchmarks/results/quality/continuations/validation \
