@@ -118,11 +118,11 @@ train-clip-mask: data runs/horizon-loss/base/model/model.safetensors
 train-level-jitter-scratch: data runs/horizon-loss/base/model/model.safetensors
 	OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=1 $(VENV)/bin/kronos-train --config kronos_plugins/training/configs/level-jitter/scratch-j2.yaml --out-dir runs/level-jitter/scratch-j2 --no-progress
 
-CONTINUATIONS = bundled control treatment no-pse control-seed3 jitter1 jitter2 scratch-jitter2 clip-mask
+CONTINUATIONS = bundled control treatment no-pse control-seed3 jitter1 jitter2 scratch-jitter2 scratch-jitter2-long clip-mask
 bench-continuations: $(VENV)/.stamp-bench
 	$(VENV)/bin/kronos-bench run benchmarks/suites/select-continuations.yaml --out benchmarks/results/quality/continuations/validation
 	$(PY) benchmarks/quality/drift.py --results benchmarks/results/quality/continuations/validation \
-		--models $$(for m in $(CONTINUATIONS); do printf '%s-lb64,' $$m; done; for m in $(CONTINUATIONS); do printf '%s-lb32,' $$m; done)scratch-jitter2-lb96,hist-vol-rw \
+		--models $$(for m in $(CONTINUATIONS); do printf '%s-lb64,' $$m; done; for m in $(CONTINUATIONS); do printf '%s-lb32,' $$m; done)scratch-jitter2-lb96,scratch-jitter2-long-lb96,hist-vol-rw \
 		--out benchmarks/results/quality/continuations/validation/drift
 
 # candle heads (issue 15, item 1): decoder-only retrainings of model v2's tokenizer for its unchanged tokens, "wicks"
