@@ -91,10 +91,9 @@ def test_loss_padding_masks_targets_beyond_the_loss_horizon_after_each_context()
     torch.testing.assert_close(mask, expected)
 
 
-def test_model_loss_with_a_loss_horizon_is_the_cross_entropy_of_the_kept_targets_only():
+def _tiny_tokenizer_and_model():
     from kronos_plugins.model import Kronos, KronosConfig
     from kronos_plugins.tokenizer import KronosTokenizer, KronosTokenizerConfig
-    from kronos_plugins.training import model_loss
 
     torch.manual_seed(0)
     tok = KronosTokenizer(
@@ -103,16 +102,29 @@ def test_model_loss_with_a_loss_horizon_is_the_cross_entropy_of_the_kept_targets
         )
     ).eval()
     model = Kronos(KronosConfig(s1_bits=3, s2_bits=3, n_layers=1, d_model=16, n_heads=2, ff_dim=32)).eval()
+    return tok, model
+
+
+def _per_target_cross_entropy(tok, model, x, stamp):
+    """By hand: the (B, W - 1) cross-entropies of both token halves of every next-bar target."""
+    s1, s2 = tok.encode(x, half=True)
+    l1, l2 = model(s1[:, :-1], s2[:, :-1], stamp[:, :-1], use_teacher_forcing=True, s1_targets=s1[:, 1:])
+    ce1 = torch.nn.functional.cross_entropy(l1.transpose(1, 2), s1[:, 1:], reduction="none")
+    ce2 = torch.nn.functional.cross_entropy(l2.transpose(1, 2), s2[:, 1:], reduction="none")
+    return ce1, ce2
+
+
+def test_model_loss_with_a_loss_horizon_is_the_cross_entropy_of_the_kept_targets_only():
+    from kronos_plugins.training import model_loss
+
+    tok, model = _tiny_tokenizer_and_model()
     x, stamp = torch.randn(2, 12, 6), torch.zeros(2, 12, 5)
     n_context = torch.tensor([3, 6])
     with torch.no_grad():
         full, _ = model_loss(model, model.head, tok, x, stamp)
         kept, parts = model_loss(model, model.head, tok, x, stamp, n_context, loss_horizon=4)
         # by hand: the per-target cross-entropies of the full window, averaged over targets t < n_context + 4
-        s1, s2 = tok.encode(x, half=True)
-        l1, l2 = model(s1[:, :-1], s2[:, :-1], stamp[:, :-1], use_teacher_forcing=True, s1_targets=s1[:, 1:])
-        ce1 = torch.nn.functional.cross_entropy(l1.transpose(1, 2), s1[:, 1:], reduction="none")
-        ce2 = torch.nn.functional.cross_entropy(l2.transpose(1, 2), s2[:, 1:], reduction="none")
+        ce1, ce2 = _per_target_cross_entropy(tok, model, x, stamp)
     t = torch.arange(1, 12)
     keep = t[None, :] < (n_context[:, None] + 4)
     assert keep.sum() == 6 + 9
@@ -138,17 +150,9 @@ def test_clipped_padding_marks_targets_whose_prices_sit_at_the_clip():
 
 
 def test_model_loss_with_mask_clipped_is_the_cross_entropy_of_the_unclipped_targets():
-    from kronos_plugins.model import Kronos, KronosConfig
-    from kronos_plugins.tokenizer import KronosTokenizer, KronosTokenizerConfig
     from kronos_plugins.training import model_loss
 
-    torch.manual_seed(0)
-    tok = KronosTokenizer(
-        KronosTokenizerConfig(
-            d_model=16, n_heads=2, ff_dim=32, n_enc_layers=1, n_dec_layers=1, s1_bits=3, s2_bits=3
-        )
-    ).eval()
-    model = Kronos(KronosConfig(s1_bits=3, s2_bits=3, n_layers=1, d_model=16, n_heads=2, ff_dim=32)).eval()
+    tok, model = _tiny_tokenizer_and_model()
     x, stamp = torch.randn(2, 12, 6).clamp(-2, 2), torch.zeros(2, 12, 5)
     x[0, 8:, :4] = 5.0  # window 0 trends into the clip: bars 8..11
     x[1, 3, 2] = -5.0  # window 1: one low clipped, bar 3
@@ -157,10 +161,7 @@ def test_model_loss_with_mask_clipped_is_the_cross_entropy_of_the_unclipped_targ
         full, _ = model_loss(model, model.head, tok, x, stamp)
         kept, parts = model_loss(model, model.head, tok, x, stamp, mask_clipped=True)
         both, _ = model_loss(model, model.head, tok, x, stamp, n_context, loss_horizon=4, mask_clipped=True)
-        s1, s2 = tok.encode(x, half=True)
-        l1, l2 = model(s1[:, :-1], s2[:, :-1], stamp[:, :-1], use_teacher_forcing=True, s1_targets=s1[:, 1:])
-        ce1 = torch.nn.functional.cross_entropy(l1.transpose(1, 2), s1[:, 1:], reduction="none")
-        ce2 = torch.nn.functional.cross_entropy(l2.transpose(1, 2), s2[:, 1:], reduction="none")
+        ce1, ce2 = _per_target_cross_entropy(tok, model, x, stamp)
     t = torch.arange(1, 12)
     keep = torch.ones(2, 11, dtype=torch.bool)
     keep[0, 7:] = False  # targets 8..11
