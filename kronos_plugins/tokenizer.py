@@ -25,11 +25,12 @@ from .modules import TransformerBlock, run_blocks
 class BinarySphericalQuantizer(nn.Module):
     """Sign quantiser with the soft-entropy regulariser of BSQ (analytical per-sample entropy)."""
 
-    def __init__(self, embed_dim, beta, gamma0, gamma, zeta, group_size):
+    def __init__(self, embed_dim, beta, gamma0, gamma, zeta, group_size, codebook_entropy_group=1):
         super().__init__()
         self.embed_dim = embed_dim
         self.beta, self.gamma0, self.gamma, self.zeta = beta, gamma0, gamma, zeta
         self.group_size = group_size
+        self.codebook_entropy_group = codebook_entropy_group
         # Saved by the reference as buffers; recomputed here (non-persistent) so they may be absent.
         self.register_buffer("basis", 2 ** torch.arange(embed_dim - 1, -1, -1), persistent=False)
         self.register_buffer("group_basis", 2 ** torch.arange(group_size - 1, -1, -1), persistent=False)
@@ -41,6 +42,19 @@ class BinarySphericalQuantizer(nn.Module):
     @staticmethod
     def _entropy(probs: torch.Tensor) -> torch.Tensor:
         return -(probs * torch.log(probs + 1e-8)).sum(dim=-1)
+
+    def group_probs(self, p: torch.Tensor) -> torch.Tensor:
+        """Soft probabilities (N, C / g, 2**g) of each group of g consecutive bits taking each of its 2**g codes,
+        from each bit's probability p (..., C) of being -1 (the bits of one position taken as independent; their
+        batch-average is not, which is what the grouped codebook entropy measures). Code k of a group has bit j at
+        -1 where bit j of k is 0: the group's first bit varies fastest."""
+        g = self.codebook_entropy_group
+        p = p.reshape(-1, self.embed_dim // g, g)
+        joint = torch.ones_like(p[..., :1])
+        for j in range(g):
+            pj = p[..., j : j + 1]
+            joint = torch.cat([joint * pj, joint * (1 - pj)], dim=-1)
+        return joint
 
     def forward(self, z: torch.Tensor, collect_loss: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
         """Quantise an L2-normalised latent (B, T, C). Returns (zq, loss)."""
@@ -54,7 +68,10 @@ class BinarySphericalQuantizer(nn.Module):
         p = torch.sigmoid(-4 * z / self.embed_dim**0.5)
         prob = torch.stack([p, 1 - p], dim=-1)  # (B, T, C, 2)
         per_sample_entropy = self._entropy(prob).sum(dim=-1).mean()
-        avg_prob = prob.reshape(-1, self.embed_dim, 2).mean(dim=0)  # (C, 2)
+        if self.codebook_entropy_group == 1:
+            avg_prob = prob.reshape(-1, self.embed_dim, 2).mean(dim=0)  # (C, 2)
+        else:
+            avg_prob = self.group_probs(p).mean(dim=0)  # (C / g, 2**g)
         codebook_entropy = self._entropy(avg_prob).sum()
         entropy_penalty = self.gamma0 * per_sample_entropy - self.gamma * codebook_entropy
         commit_loss = self.beta * torch.mean(((zq.detach() - z) ** 2).sum(dim=-1))
@@ -64,11 +81,13 @@ class BinarySphericalQuantizer(nn.Module):
 class BSQuantizer(nn.Module):
     """Wraps the quantiser and converts between bits and (coarse, fine) ids."""
 
-    def __init__(self, s1_bits, s2_bits, beta, gamma0, gamma, zeta, group_size):
+    def __init__(self, s1_bits, s2_bits, beta, gamma0, gamma, zeta, group_size, codebook_entropy_group=1):
         super().__init__()
         self.s1_bits, self.s2_bits = s1_bits, s2_bits
         self.codebook_dim = s1_bits + s2_bits
-        self.bsq = BinarySphericalQuantizer(self.codebook_dim, beta, gamma0, gamma, zeta, group_size)
+        self.bsq = BinarySphericalQuantizer(
+            self.codebook_dim, beta, gamma0, gamma, zeta, group_size, codebook_entropy_group
+        )
 
     @staticmethod
     def bits_to_indices(bits: torch.Tensor) -> torch.Tensor:
@@ -112,7 +131,9 @@ class KronosTokenizer(nn.Module):
         self.quant_embed = nn.Linear(c.d_model, c.codebook_dim)
         self.post_quant_embed_pre = nn.Linear(c.s1_bits, c.d_model)
         self.post_quant_embed = nn.Linear(c.codebook_dim, c.d_model)
-        self.tokenizer = BSQuantizer(c.s1_bits, c.s2_bits, c.beta, c.gamma0, c.gamma, c.zeta, c.group_size)
+        self.tokenizer = BSQuantizer(
+            c.s1_bits, c.s2_bits, c.beta, c.gamma0, c.gamma, c.zeta, c.group_size, c.codebook_entropy_group
+        )
 
     def _latent(self, x: torch.Tensor) -> torch.Tensor:
         z = run_blocks(self.encoder, self.embed(x))

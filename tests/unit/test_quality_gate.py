@@ -380,3 +380,25 @@ def test_paired_needs_shared_windows():
     old = _windows([[1.0]])
     with pytest.raises(ValueError, match="share no window"):
         P.paired(old, old.assign(origin_index=5), "crps")
+
+
+# ------------------------------------------------------------------------------------------------------------
+# signed close error of the tokenizer round trip by normalised close (benchmarks/quality/tokenizer_bias.py)
+# ------------------------------------------------------------------------------------------------------------
+def test_tokenizer_bias_bins_a_shrinkage_by_the_real_close():
+    B = _load("tokenizer_bias")
+    # one window, one bar per bin but [-3, -2) and [3, inf)
+    close = np.array([[-3.5, -1.5, -0.5, 0.5, 1.5, 2.5]])
+    x = np.zeros((1, 6, 6))
+    x[:, :, 3] = close
+    decoded = x.copy()
+    decoded[:, :, 3] = 0.9 * close  # 10 % towards the mean: error -0.1 z
+    t = B.bias_table(x, decoded).set_index("z_from")
+    assert t.loc[-3, "bars"] == 0 and np.isnan(t.loc[-3, "mean_error"])
+    assert t.loc[-np.inf, "mean_error"] == pytest.approx(0.35)  # below the mean: pulled up
+    assert t.loc[2, "mean_error"] == pytest.approx(-0.25)  # above: pulled down
+    assert t.loc[0, "mean_abs_error"] == pytest.approx(0.05)
+    assert t["bars"].sum() == 6
+    # only the close column counts: an error in the open changes nothing
+    decoded[:, :, 0] += 1.0
+    assert B.bias_table(x, decoded)["mean_error"].equals(t["mean_error"].reset_index(drop=True))
