@@ -48,6 +48,30 @@ BUNDLED = ROOT / "kronos_plugins" / "checkpoints_data" / "bundled"
 SHIPPED_CONFIG = "kronos_plugins/training/configs/v2-tokenizer.yaml"
 
 
+_WINDOWS: list = []
+
+
+def code_usage(tok) -> dict:
+    """How many of its bits the tokenizer uses on the gate's windows: the entropy (bits) of the coarse and of
+    the fine ids' distribution over all bars (at most s1_bits and s2_bits; the exponential of it in nats is the
+    training log's code perplexity)."""
+    import torch
+
+    import tokenizer_bias as TB
+
+    if not _WINDOWS:
+        _WINDOWS.append(TB.windows())
+    x = _WINDOWS[0]
+    with torch.inference_mode():
+        ids = [tok.encode(torch.from_numpy(x[a : a + 256]), half=True) for a in range(0, len(x), 256)]
+    out = {}
+    for k, name in enumerate(("s1", "s2")):
+        _, counts = np.unique(torch.cat([i[k] for i in ids]).reshape(-1).numpy(), return_counts=True)
+        q = counts / counts.sum()
+        out[f"{name}_entropy_bits"] = float(-(q * np.log2(q)).sum())
+    return out
+
+
 def gate_figures(tok, label: str, per_asset_dir: Path | None, log) -> dict:
     """The gate's tokenizer section on `tok` (gate defaults); per-asset table copied to per_asset_dir."""
     import torch
@@ -62,7 +86,7 @@ def gate_figures(tok, label: str, per_asset_dir: Path | None, log) -> dict:
         per_asset_dir.mkdir(parents=True, exist_ok=True)
         per.to_csv(per_asset_dir / f"{label}.csv", index=False, float_format="%.6g")
     close, consistent = res["checks"][0], res["checks"][1]
-    return {
+    return code_usage(tok) | {
         "close_error": close.measured,
         "close_error_p90": float(np.nanquantile(per["median_error"], 0.9)),
         "consistent_share": consistent.measured,
@@ -227,7 +251,8 @@ def render(
         "`benchmarks/quality/gate.py`, its default settings): validation part of split version 2, <= 8 windows of "
         "96 bars per asset, coarse + fine tokens; close error in one-bar return stds, median over windows per "
         "asset then over assets (target <= 0.15); OHLC-consistent decoded candles before repair (target >= 0.99). "
-        "Per asset: `per_asset/<variant>.csv`.",
+        "Per asset: `per_asset/<variant>.csv`. Code entropy: the entropy in bits of the coarse and of the fine ids "
+        "over the same windows' bars (at most the bits of each half): how much of its vocabulary the tokenizer uses.",
         f"- **variants**: {variants}",
     ]
     if note:
@@ -235,14 +260,15 @@ def render(
     lines += [
         "",
         "| variant | bits | d_model | params | steps | train min | val loss | val recon | close error (median) "
-        "| close error (assets' p90) | OHLC-consistent |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| close error (assets' p90) | OHLC-consistent | code entropy, coarse + fine (bits) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
             f"| `{r['variant']}` | {r['bits']} | {r['d_model']} | {r['params']:,} | {_f(r['steps'], '{}')} | "
             f"{_f(r['train_minutes'], '{:.1f}')} | {_f(r['val_loss'], '{:.4f}')} | {_f(r['val_recon_all'], '{:.4f}')} | "
-            f"{_f(r['close_error'])} | {_f(r['close_error_p90'])} | {_f(r['consistent_share'])} |"
+            f"{_f(r['close_error'])} | {_f(r['close_error_p90'])} | {_f(r['consistent_share'])} | "
+            f"{_f(r.get('s1_entropy_bits'), '{:.1f}')} + {_f(r.get('s2_entropy_bits'), '{:.1f}')} |"
         )
     if curve:
         cdf = pd.DataFrame(curve)

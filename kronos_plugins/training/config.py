@@ -142,6 +142,9 @@ class StageConfig:
     # tokenizer stage only: weights of the reconstruction error of (open, high, low, close, volume, amount),
     # rescaled to mean 1 (so equal weights give the unweighted loss); None weighs the six features equally
     feature_weights: list[float] | None = None
+    # tokenizer stage only: weight of the coarse-only reconstruction (decoded from the s1 bits alone) in the loss,
+    # the full one (s1 + s2 bits) weighing 1 - it; 0.5 is the published recipe's plain average
+    recon_pre_weight: float = 0.5
     # tokenizer stage only: "all" parameters, or only the "decoder" side (encoder and quantiser frozen, so the
     # token ids do not change: a new decoder or candle head for an existing model's tokens)
     trainable: str = "all"
@@ -354,6 +357,19 @@ def _validate_stage(s: StageConfig, name: str) -> None:
         s.trainable == "all" or name == "train_tokenizer",
         f"{name}.trainable",
         s.trainable,
+        "applies to the tokenizer stage only",
+    )
+    r = s.recon_pre_weight
+    _require(
+        isinstance(r, (int, float)) and not isinstance(r, bool) and math.isfinite(r) and 0 <= r <= 1,
+        f"{name}.recon_pre_weight",
+        r,
+        "must be a number from 0 to 1",
+    )
+    _require(
+        r == 0.5 or name == "train_tokenizer",
+        f"{name}.recon_pre_weight",
+        r,
         "applies to the tokenizer stage only",
     )
     w = s.feature_weights

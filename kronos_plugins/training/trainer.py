@@ -126,9 +126,15 @@ def lr_at(step: int, total: int, peak: float, warmup: int, min_ratio: float) -> 
 
 
 def tokenizer_loss(
-    tokenizer: nn.Module, x: torch.Tensor, feature_weights=None, stats: torch.Tensor | None = None
+    tokenizer: nn.Module,
+    x: torch.Tensor,
+    feature_weights=None,
+    stats: torch.Tensor | None = None,
+    recon_pre_weight: float = 0.5,
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """Stage-1 loss of normalised windows x (B, W, 6): ``(MSE(z_pre, x) + MSE(z, x)) / 2 + bsq_loss``.
+    """Stage-1 loss of normalised windows x (B, W, 6): ``(MSE(z_pre, x) + MSE(z, x)) / 2 + bsq_loss``, or with
+    `recon_pre_weight` r, ``r MSE(z_pre, x) + (1 - r) MSE(z, x) + bsq_loss`` (z_pre decoded from the coarse bits
+    alone, z from all bits).
 
     `feature_weights` (6 numbers, rescaled to mean 1) weigh each feature's squared error in both MSE terms;
     None weighs them equally (the published recipe). A tokenizer with the ``"wicks"`` candle head decodes
@@ -148,7 +154,7 @@ def tokenizer_loss(
         w = torch.as_tensor(feature_weights, dtype=x.dtype, device=x.device)
         w = w / w.mean()
         recon_pre, recon_all = ((z_pre - x) ** 2 * w).mean(), ((z - x) ** 2 * w).mean()
-    loss = (recon_pre + recon_all) / 2 + bsq_loss
+    loss = recon_pre_weight * recon_pre + (1 - recon_pre_weight) * recon_all + bsq_loss
     return loss, {"recon_pre": recon_pre, "recon_all": recon_all, "bsq": bsq_loss}
 
 
@@ -649,7 +655,9 @@ def train(
                 freeze_encoder(tokenizer)
 
             def tok_loss(m, x, stamp, stats, n_context):
-                return tokenizer_loss(m, x, cfg.train_tokenizer.feature_weights, stats)
+                return tokenizer_loss(
+                    m, x, cfg.train_tokenizer.feature_weights, stats, cfg.train_tokenizer.recon_pre_weight
+                )
 
             if start < cfg.train_tokenizer.steps:
                 stopped = not _run_stage(run, "tokenizer", tokenizer, tok_loss, start, resume_optim)

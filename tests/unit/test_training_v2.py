@@ -58,6 +58,8 @@ def test_min_context_outside_the_context_is_rejected(bad):
             {"train_model.feature_weights": [1, 1, 1, 1, 1, 1]},
             "train_model.feature_weights.*tokenizer stage only",
         ),
+        ({"train_tokenizer.recon_pre_weight": 1.5}, "train_tokenizer.recon_pre_weight.*from 0 to 1"),
+        ({"train_model.recon_pre_weight": 0.0}, "train_model.recon_pre_weight.*tokenizer stage only"),
     ],
 )
 def test_v2_config_errors_name_the_key(tmp_path, override, match):
@@ -224,6 +226,29 @@ def test_tokenizer_feature_weights_weigh_each_features_reconstruction_error():
     torch.testing.assert_close(cparts["recon_all"], ((z[..., 3] - x[..., 3]) ** 2).mean())
     torch.testing.assert_close(close_only, (cparts["recon_pre"] + cparts["recon_all"]) / 2 + bsq)
     assert not torch.allclose(close_only, plain)
+
+
+def test_recon_pre_weight_moves_the_loss_between_the_coarse_only_and_the_full_reconstruction():
+    torch.manual_seed(0)
+    from kronos_plugins.tokenizer import KronosTokenizer, KronosTokenizerConfig
+    from kronos_plugins.training import tokenizer_loss
+
+    tok = KronosTokenizer(
+        KronosTokenizerConfig(
+            d_model=16, n_heads=2, ff_dim=32, n_enc_layers=2, n_dec_layers=2, s1_bits=4, s2_bits=4
+        )
+    ).eval()
+    x = torch.randn(3, 20, 6)
+    with torch.no_grad():
+        (z_pre, z), bsq, _, _ = tok(x)
+        pre, all_ = ((z_pre - x) ** 2).mean(), ((z - x) ** 2).mean()
+        assert not torch.isclose(pre, all_)
+        torch.testing.assert_close(tokenizer_loss(tok, x, recon_pre_weight=0.0)[0], all_ + bsq)
+        torch.testing.assert_close(tokenizer_loss(tok, x, recon_pre_weight=1.0)[0], pre + bsq)
+        torch.testing.assert_close(
+            tokenizer_loss(tok, x, recon_pre_weight=0.2)[0], 0.2 * pre + 0.8 * all_ + bsq
+        )
+        torch.testing.assert_close(tokenizer_loss(tok, x)[0], (pre + all_) / 2 + bsq)  # the published recipe
 
 
 def test_bf16_autocast_trains_the_model_stage_and_differs_from_fp32(tmp_path):
