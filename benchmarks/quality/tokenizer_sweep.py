@@ -55,9 +55,8 @@ def code_usage(tok) -> dict:
     """How many of its bits the tokenizer uses on the gate's windows: the entropy (bits) of the coarse and of
     the fine ids' distribution over all bars (at most s1_bits and s2_bits; the exponential of it in nats is the
     training log's code perplexity)."""
-    import torch
-
     import tokenizer_bias as TB
+    import torch
 
     if not _WINDOWS:
         _WINDOWS.append(TB.windows())
