@@ -68,10 +68,8 @@ class BinarySphericalQuantizer(nn.Module):
         p = torch.sigmoid(-4 * z / self.embed_dim**0.5)
         prob = torch.stack([p, 1 - p], dim=-1)  # (B, T, C, 2)
         per_sample_entropy = self._entropy(prob).sum(dim=-1).mean()
-        if self.codebook_entropy_group == 1:
-            avg_prob = prob.reshape(-1, self.embed_dim, 2).mean(dim=0)  # (C, 2)
-        else:
-            avg_prob = self.group_probs(p).mean(dim=0)  # (C / g, 2**g)
+        # (C / g, 2**g); g = 1 is each bit's (p, 1 - p), the reference's per-bit average
+        avg_prob = self.group_probs(p).mean(dim=0)
         codebook_entropy = self._entropy(avg_prob).sum()
         entropy_penalty = self.gamma0 * per_sample_entropy - self.gamma * codebook_entropy
         commit_loss = self.beta * torch.mean(((zq.detach() - z) ** 2).sum(dim=-1))

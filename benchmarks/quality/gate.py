@@ -406,17 +406,49 @@ def _window_starts(n_rows: int, bars: int, k: int) -> list[int]:
     return sorted({int(round(s)) for s in np.linspace(0, n_rows - bars, k)})
 
 
-def tokenizer_section(args, pipe, out: Path, log) -> dict:
-    import torch
-
+def tokenizer_windows(bars: int, per_asset: int, n_assets: int | None = None):
+    """The tokenizer section's windows: up to `per_asset` evenly spaced `bars`-bar windows of each validation asset
+    of split version TOKENIZER_SPLIT_VERSION (every `len // n_assets`-th asset if `n_assets`), leaving out the
+    windows the pipeline refuses. Returns (raw windows, their normalised x as the pipeline prepares a context,
+    owner asset of each, {asset: why skipped})."""
     from kronos_plugins.datasets import DataRepairWarning, load, load_split
     from kronos_plugins.pipeline import prepare_series
     from kronos_plugins.validation import KRONOS_COLUMNS
 
     split = load_split(version=TOKENIZER_SPLIT_VERSION)
     assets = split.assets("validation")
-    if args.tokenizer_assets:
-        assets = assets[:: max(1, len(assets) // args.tokenizer_assets)][: args.tokenizer_assets]
+    if n_assets:
+        assets = assets[:: max(1, len(assets) // n_assets)][:n_assets]
+    cols = list(KRONOS_COLUMNS)
+    windows, xs, owners, skipped = [], [], [], {}
+    for asset in assets:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DataRepairWarning)
+            frame = split.slice(asset, "validation", data=load(asset))
+        starts = _window_starts(len(frame), bars, per_asset)
+        if not starts:
+            skipped[asset] = f"{len(frame)} validation bars < {bars}"
+            continue
+        values = frame[cols].to_numpy(np.float64)
+        for s in starts:
+            w = values[s : s + bars]
+            try:
+                x = prepare_series(pd.DataFrame(w, columns=cols), missing_timestamps="constant").x
+            except Exception as err:  # a window the pipeline refuses (non-positive prices, NaN)
+                skipped.setdefault(asset, f"window refused: {type(err).__name__}: {err}"[:160])
+                continue
+            windows.append(w)
+            xs.append(x)
+            owners.append(asset)
+    return windows, xs, owners, skipped
+
+
+def tokenizer_section(args, pipe, out: Path, log) -> dict:
+    import torch
+
+    from kronos_plugins.pipeline import prepare_series
+    from kronos_plugins.validation import KRONOS_COLUMNS
+
     bars = args.window_bars
     tok = pipe.tokenizer
     cols = list(KRONOS_COLUMNS)
@@ -434,25 +466,7 @@ def tokenizer_section(args, pipe, out: Path, log) -> dict:
             out_.append(tok.decode(ids, half=True).float().cpu().numpy())
         return np.concatenate(out_)
 
-    windows, owners, skipped = [], [], {}
-    for asset in assets:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DataRepairWarning)
-            frame = split.slice(asset, "validation", data=load(asset))
-        starts = _window_starts(len(frame), bars, args.tokenizer_windows)
-        if not starts:
-            skipped[asset] = f"{len(frame)} validation bars < {bars}"
-            continue
-        values = frame[cols].to_numpy(np.float64)
-        for s in starts:
-            w = values[s : s + bars]
-            try:
-                normalise(w)
-            except Exception as err:  # a window the pipeline refuses (non-positive prices, NaN)
-                skipped.setdefault(asset, f"window refused: {type(err).__name__}: {err}"[:160])
-                continue
-            windows.append(w)
-            owners.append(asset)
+    windows, _, owners, skipped = tokenizer_windows(bars, args.tokenizer_windows, args.tokenizer_assets)
     if not windows:
         raise RuntimeError("no validation window to encode")
     errors, consistent = T.roundtrip_figures(np.stack(windows), normalise, roundtrip)

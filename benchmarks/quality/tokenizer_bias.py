@@ -16,9 +16,9 @@ With no directory: the bundled tokenizer.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -33,29 +33,11 @@ import gate as G  # noqa: E402
 BINS = [(-np.inf, -3), (-3, -2), (-2, -1), (-1, 0), (0, 1), (1, 2), (2, 3), (3, np.inf)]
 
 
+@functools.cache
 def windows(n_per_asset: int = 8, bars: int = 96) -> np.ndarray:
-    """Normalised windows (N, bars, 6) of the gate's tokenizer section."""
-    from kronos_plugins.datasets import DataRepairWarning, load, load_split
-    from kronos_plugins.pipeline import prepare_series
-    from kronos_plugins.validation import KRONOS_COLUMNS
-
-    split = load_split(version=G.TOKENIZER_SPLIT_VERSION)
-    cols = list(KRONOS_COLUMNS)
-    out = []
-    for asset in split.assets("validation"):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DataRepairWarning)
-            frame = split.slice(asset, "validation", data=load(asset))
-        values = frame[cols].to_numpy(np.float64)
-        for s in G._window_starts(len(values), bars, n_per_asset):
-            try:
-                ctx = prepare_series(
-                    pd.DataFrame(values[s : s + bars], columns=cols), missing_timestamps="constant"
-                )
-            except Exception:  # a window the pipeline refuses: the gate skips it too
-                continue
-            out.append(ctx.x)
-    return np.stack(out).astype(np.float32)
+    """Normalised windows (N, bars, 6) of the gate's tokenizer section (`gate.tokenizer_windows`)."""
+    _, xs, _, _ = G.tokenizer_windows(bars, n_per_asset)
+    return np.stack(xs).astype(np.float32)
 
 
 def roundtrip(tok, x: np.ndarray) -> np.ndarray:

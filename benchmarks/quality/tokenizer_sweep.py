@@ -48,9 +48,6 @@ BUNDLED = ROOT / "kronos_plugins" / "checkpoints_data" / "bundled"
 SHIPPED_CONFIG = "kronos_plugins/training/configs/v2-tokenizer.yaml"
 
 
-_WINDOWS: list = []
-
-
 def code_usage(tok) -> dict:
     """How many of its bits the tokenizer uses on the gate's windows: the entropy (bits) of the coarse and of
     the fine ids' distribution over all bars (at most s1_bits and s2_bits; the exponential of it in nats is the
@@ -58,9 +55,7 @@ def code_usage(tok) -> dict:
     import tokenizer_bias as TB
     import torch
 
-    if not _WINDOWS:
-        _WINDOWS.append(TB.windows())
-    x = _WINDOWS[0]
+    x = TB.windows()  # cached: one load for every tokenizer of a sweep
     with torch.inference_mode():
         ids = [tok.encode(torch.from_numpy(x[a : a + 256]), half=True) for a in range(0, len(x), 256)]
     out = {}

@@ -204,17 +204,23 @@ def test_a_loss_horizon_run_trains_and_records_the_key(tmp_path):
     assert saved["data"]["loss_horizon"] == 4
 
 
-def test_tokenizer_feature_weights_weigh_each_features_reconstruction_error():
+def _tiny_tokenizer_and_windows():
+    """A small random tokenizer (4 + 4 bits) in eval mode and three random 20-bar windows (seeded)."""
     torch.manual_seed(0)
     from kronos_plugins.tokenizer import KronosTokenizer, KronosTokenizerConfig
-    from kronos_plugins.training import tokenizer_loss
 
     tok = KronosTokenizer(
         KronosTokenizerConfig(
             d_model=16, n_heads=2, ff_dim=32, n_enc_layers=2, n_dec_layers=2, s1_bits=4, s2_bits=4
         )
     ).eval()
-    x = torch.randn(3, 20, 6)
+    return tok, torch.randn(3, 20, 6)
+
+
+def test_tokenizer_feature_weights_weigh_each_features_reconstruction_error():
+    from kronos_plugins.training import tokenizer_loss
+
+    tok, x = _tiny_tokenizer_and_windows()
     with torch.no_grad():
         (z_pre, z), bsq, _, _ = tok(x)
         plain, parts = tokenizer_loss(tok, x)
@@ -229,16 +235,9 @@ def test_tokenizer_feature_weights_weigh_each_features_reconstruction_error():
 
 
 def test_recon_pre_weight_moves_the_loss_between_the_coarse_only_and_the_full_reconstruction():
-    torch.manual_seed(0)
-    from kronos_plugins.tokenizer import KronosTokenizer, KronosTokenizerConfig
     from kronos_plugins.training import tokenizer_loss
 
-    tok = KronosTokenizer(
-        KronosTokenizerConfig(
-            d_model=16, n_heads=2, ff_dim=32, n_enc_layers=2, n_dec_layers=2, s1_bits=4, s2_bits=4
-        )
-    ).eval()
-    x = torch.randn(3, 20, 6)
+    tok, x = _tiny_tokenizer_and_windows()
     with torch.no_grad():
         (z_pre, z), bsq, _, _ = tok(x)
         pre, all_ = ((z_pre - x) ** 2).mean(), ((z - x) ** 2).mean()
