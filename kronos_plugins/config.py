@@ -101,8 +101,15 @@ class KronosConfig:
     resid_dropout_p: float = 0.0
     token_dropout_p: float = 0.0
     learn_te: bool = True  # learned (True) or fixed sinusoidal (False) calendar embeddings
+    # where a context's normalised prices are centred (`kronos_plugins.preparation.PRICE_CENTRES`): "mean", the
+    # reference's (the context's mean), or "last" (the context's last close at 0); a convention the model is
+    # trained with, so inference must follow it. Not in the reference: written to config.json only when not "mean"
+    price_centre: str = "mean"
 
     def __post_init__(self) -> None:
+        from .preparation import check_price_centre
+
+        check_price_centre(self.price_centre)
         for heads in (self.n_heads, 4):  # the s2 dependency layer always has 4 heads
             if self.d_model % heads or (self.d_model // heads) % 2:
                 raise ValueError(
@@ -114,7 +121,12 @@ class KronosConfig:
         return _from_mapping(cls, data, "model")
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The ``config.json`` keys; ``price_centre`` only when not the reference's, so such a config still loads
+        in the reference implementation."""
+        out = asdict(self)
+        if out["price_centre"] == "mean":
+            del out["price_centre"]
+        return out
 
 
 @dataclass(frozen=True)

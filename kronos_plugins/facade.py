@@ -43,7 +43,8 @@ class KLineEncoding(dict):
     """What `KLineTokenizer` returns: a dict you can unpack into `KronosForCausalLM.generate`.
 
     Keys: ``input_ids`` (B, T, 2) int64 (coarse, fine) token ids; ``stamps`` (B, T, 5) calendar features;
-    ``timestamps`` the list of the B context indexes (used to infer the future bars' calendar). The attribute
+    ``timestamps`` the list of the B context indexes (used to infer the future bars' calendar); ``price_centre``
+    the normalisation's centre (`generate` checks it against the model's). The attribute
     ``contexts`` keeps each series' normalisation statistics, so decoding restores price units.
     """
 
@@ -88,8 +89,13 @@ class KLineTokenizer:
         context: pd.DataFrame | Sequence[pd.DataFrame],
         return_tensors: str = "pt",
         column_mapping: dict[str, str] | None = None,
+        price_centre: str = "mean",
     ) -> KLineEncoding:
-        """Validate, normalise (per series, over its context) and tokenise one frame or equal-length frames."""
+        """Validate, normalise (per series, over its context) and tokenise one frame or equal-length frames.
+
+        `price_centre` is the convention of the model that will continue the tokens (its ``config.price_centre``:
+        "mean", the reference's, or "last"); `KronosForCausalLM.generate` refuses an encoding made with another.
+        """
         if return_tensors != "pt":
             raise KronosInputError(
                 f"`return_tensors` must be 'pt' (PyTorch tensors), got {return_tensors!r}."
@@ -99,7 +105,7 @@ class KLineTokenizer:
             raise KronosInputError("`context` is an empty list; pass at least one DataFrame.")
         names = ["context"] if len(frames) == 1 else [f"context[{i}]" for i in range(len(frames))]
         ctxs = [
-            prepare_series(f, name=n, column_mapping=column_mapping)
+            prepare_series(f, name=n, column_mapping=column_mapping, price_centre=price_centre)
             for f, n in zip(frames, names, strict=True)
         ]
         lengths = {len(c.x) for c in ctxs}
@@ -116,6 +122,7 @@ class KLineTokenizer:
                 "input_ids": torch.stack([s1, s2], dim=-1),  # (B, T, 2)
                 "stamps": torch.from_numpy(np.stack([c.x_stamp for c in ctxs])).to(device),
                 "timestamps": [c.timestamps for c in ctxs],
+                "price_centre": price_centre,
             },
             ctxs,
         )
@@ -194,6 +201,7 @@ class KronosForCausalLM:
         future_stamps: torch.Tensor | None = None,
         max_batch_rows: int = 512,
         sampling: SamplingConfig | dict | None = None,
+        price_centre: str | None = None,
     ) -> torch.Tensor:
         """Sample continuations of token sequences.
 
@@ -212,6 +220,9 @@ class KronosForCausalLM:
             Calendar features of the future bars.
         sampling : SamplingConfig or dict, optional
             The sampling settings as one value; the keywords above override its fields.
+        price_centre : str, optional
+            The centre the tokens were normalised at (an encoding carries it); an error if it is not the
+            model's ``config.price_centre``.
 
         Returns
         -------
@@ -220,6 +231,12 @@ class KronosForCausalLM:
             series-major (row ``i * num_return_sequences + j``).
         """
         H = check_positive_int(max_new_tokens, "max_new_tokens")
+        if price_centre is not None and price_centre != self.model.config.price_centre:
+            raise KronosInputError(
+                f"the tokens were normalised with prices centred at {price_centre!r}, but this model was trained "
+                f"with them centred at {self.model.config.price_centre!r}; encode with "
+                f"`KLineTokenizer.encode(..., price_centre={self.model.config.price_centre!r})`."
+            )
         if sampling is None and num_return_sequences is None:
             num_return_sequences = 1
         if not do_sample:

@@ -474,7 +474,7 @@ class KronosPipeline:
         contexts, y_stamps, indexes = [], [], []
         for s, future in zip(series, futures, strict=True):
             start = 0 if request.lookback is None else max(0, len(s) - request.lookback)
-            ctx = prepare_window(s, start)
+            ctx = prepare_window(s, start, price_centre=self.model.config.price_centre)
             index, y_stamp = future_stamps(ctx.timestamps, len(ctx.x), H, future, s.name)
             contexts.append(ctx)
             y_stamps.append(y_stamp)

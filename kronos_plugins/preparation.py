@@ -54,17 +54,21 @@ __all__ = [
     "CLIP",
     "MIN_CONTEXT_BARS",
     "NO_CALENDAR_STAMP",
+    "PRICE_CENTRES",
     "SCALE_BAND",
     "STD_EPS",
     "PreparedContext",
     "SeriesData",
+    "check_price_centre",
     "column_scales",
     "future_stamps",
     "normalise",
     "path_uniforms",
     "prepare_series",
     "prepare_window",
+    "price_shift",
     "series_futures",
+    "shift_prices",
     "validate_series",
 ]
 
@@ -72,6 +76,9 @@ __all__ = [
 MIN_CONTEXT_BARS = 8
 #: Normalised inputs are clipped to [-CLIP, CLIP], as in the reference.
 CLIP = 5.0
+#: Where a context's normalised prices may be centred (a model's ``price_centre``): "mean", the reference's
+#: (the context's mean at 0), or "last" (the context's last close at 0).
+PRICE_CENTRES = ("mean", "last")
 #: Added to the standard deviation before dividing, as in the reference (times the column's `scale`).
 STD_EPS = 1e-5
 #: Column levels (median absolute non-zero value) normalised exactly as the reference does; levels outside
@@ -132,6 +139,33 @@ def normalise(
     mean, std = v[rows].mean(axis=0), v[rows].std(axis=0)
     x = np.clip((v - mean) / (std + STD_EPS), -clip, clip).astype(np.float32)
     return x, mean, std, scale
+
+
+def check_price_centre(centre: str) -> str:
+    """`centre` if it is one of `PRICE_CENTRES`, else a ValueError naming them."""
+    if centre not in PRICE_CENTRES:
+        raise ValueError(f"`price_centre` must be one of {list(PRICE_CENTRES)}, got {centre!r}.")
+    return centre
+
+
+def price_shift(x: np.ndarray, context: int, centre: str) -> float:
+    """How far to move normalised bars `x` (unclipped, normalised by their first `context` rows) so that their
+    prices sit at `centre`: 0 for "mean" (where `normalise` leaves them), minus the last context close for
+    "last"."""
+    return 0.0 if check_price_centre(centre) == "mean" else -float(x[int(context) - 1, 3])
+
+
+def shift_prices(
+    x: np.ndarray, mean: np.ndarray, std: np.ndarray, shift: float, clip: float = CLIP
+) -> tuple[np.ndarray, np.ndarray]:
+    """Move the four price columns of unclipped normalised bars `x` by `shift` and their means the other way, so
+    that ``x * (std + STD_EPS) + mean`` still decodes them, then clip `x` to ``[-clip, clip]`` (a bar beyond the
+    clip that the shift brings inside keeps its own value). Returns new ``(x, mean)``."""
+    x = x.copy()
+    x[:, :4] += np.float32(shift)
+    mean = np.array(mean, dtype=np.float64)
+    mean[:4] -= shift * (std[:4] + STD_EPS)
+    return np.clip(x, -clip, clip), mean
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -250,10 +284,17 @@ class PreparedContext:
         return prices
 
 
-def prepare_window(series: SeriesData, start: int = 0, stop: int | None = None) -> PreparedContext:
-    """Normalise bars ``start:stop`` of a validated series (statistics of that window only)."""
+def prepare_window(
+    series: SeriesData, start: int = 0, stop: int | None = None, price_centre: str = "mean"
+) -> PreparedContext:
+    """Normalise bars ``start:stop`` of a validated series (statistics of that window only), prices centred
+    at `price_centre` (the model's convention, `PRICE_CENTRES`)."""
     stop = len(series) if stop is None else stop
-    x, mean, std, scales = normalise(series.bars[start:stop])
+    if check_price_centre(price_centre) == "mean":
+        x, mean, std, scales = normalise(series.bars[start:stop])
+    else:  # unclipped first: the shift comes before the clip, as in training
+        x, mean, std, scales = normalise(series.bars[start:stop], clip=np.inf)
+        x, mean = shift_prices(x, mean, std, price_shift(x, len(x), price_centre))
     ts = None if series.timestamps is None else series.timestamps[start:stop]
     return PreparedContext(
         x,
@@ -274,10 +315,12 @@ def prepare_series(
     missing_timestamps="raise",
     allow_non_positive=False,
     ohlc="raise",
+    price_centre="mean",
 ) -> PreparedContext:
     """Validate, complete and normalise one whole context frame (`validate_series` + `prepare_window`)."""
     return prepare_window(
-        validate_series(df, name, column_mapping, missing_timestamps, allow_non_positive, ohlc)
+        validate_series(df, name, column_mapping, missing_timestamps, allow_non_positive, ohlc),
+        price_centre=price_centre,
     )
 
 

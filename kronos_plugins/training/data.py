@@ -32,7 +32,7 @@ from torch.utils.data import Dataset, Sampler
 
 from ..calendar import time_features
 from ..columns import complete_volume_amount
-from ..preparation import CLIP, STD_EPS, normalise
+from ..preparation import CLIP, STD_EPS, check_price_centre, normalise, price_shift, shift_prices
 from ..validation import KRONOS_COLUMNS, KronosInputError, prepare_context
 from .config import DataConfig
 
@@ -171,6 +171,10 @@ class WindowDataset(Dataset):
         Shift the four normalised price columns of window ``i`` by a fixed draw in ``[-level_jitter,
         level_jitter]`` (`level_shift_of`; clipped to +-5 again), so that the context's mean is not always 0:
         an experiment on whether the model learns to pull forecasts back towards 0. 0 (default) shifts nothing.
+    price_centre : {"mean", "last"}, default="mean"
+        Where the context's normalised prices are centred before any jitter (the trained model's
+        ``price_centre``, `kronos_plugins.preparation.PRICE_CENTRES`): "mean" (the reference's) or "last" (the
+        last context close at 0, as `kronos_plugins.preparation.prepare_window` then centres forecasts).
     """
 
     def __init__(
@@ -180,6 +184,7 @@ class WindowDataset(Dataset):
         horizon: int,
         min_context: int | None = None,
         level_jitter: float = 0.0,
+        price_centre: str = "mean",
     ):
         self.context, self.horizon = int(context), int(horizon)
         if min_context is not None and not 2 <= int(min_context) <= self.context:
@@ -188,6 +193,7 @@ class WindowDataset(Dataset):
             raise ValueError(f"`level_jitter` must be >= 0, got {level_jitter!r}.")
         self.min_context = None if min_context is None else int(min_context)
         self.level_jitter = float(level_jitter)
+        self.price_centre = check_price_centre(price_centre)
         self.window = self.context + self.horizon
         kept, lows, counts = [], [], []
         for s in series:
@@ -232,15 +238,14 @@ class WindowDataset(Dataset):
         s = self.series[k]
         n_context = self.context_of(index)
         shift = self.level_shift_of(index)
+        recentre = self.price_centre != "mean"
         # with a shift, clip after it (a bar beyond +-5 shifted back inside must keep its true value)
         x, mean, std = normalise_window(
-            s.values[start : start + self.window], n_context, clip=np.inf if shift else CLIP
+            s.values[start : start + self.window], n_context, clip=np.inf if shift or recentre else CLIP
         )
-        if shift:  # the four prices move together; their means move the other way, so stats still decode x
-            x[:, :4] += np.float32(shift)
-            x = np.clip(x, -CLIP, CLIP)
-            mean = mean.copy()
-            mean[:4] -= shift * (std[:4] + STD_EPS)
+        if shift or recentre:  # the four prices move together; their means move the other way
+            shift += price_shift(x, n_context, self.price_centre)
+            x, mean = shift_prices(x, mean, std, shift)
         stats = np.stack([mean, std + STD_EPS]).astype(np.float32)  # what a "wicks" candle head reads
         return (
             torch.from_numpy(x),

@@ -50,7 +50,7 @@ from torch.utils.data import DataLoader
 from ..candle_head import wick_bars
 from ..checkpoints import load_model, load_tokenizer, save_checkpoint
 from ..model import Kronos
-from ..preparation import CLIP
+from ..preparation import CLIP, check_price_centre
 from ..tokenizer import KronosTokenizer
 from . import ddp
 from .config import TrainConfig, TrainConfigError
@@ -237,6 +237,16 @@ def _with_overrides(module, overrides: dict[str, Any], cls):
     new = cls(dataclasses.replace(module.config, **overrides))
     new.load_state_dict(module.state_dict())
     return new
+
+
+def _price_centre(cfg: TrainConfig) -> str:
+    """Where the trained model's normalised prices are centred (its ``price_centre``): the windows of both stages
+    must follow it, as forecasts will (`kronos_plugins.preparation.prepare_window`)."""
+    if "price_centre" in cfg.model:
+        return check_price_centre(cfg.model["price_centre"])
+    if cfg.init_model is not None:
+        return load_model(cfg.init_model).config.price_centre
+    return "mean"
 
 
 def _new_tokenizer(cfg: TrainConfig) -> KronosTokenizer:
@@ -587,10 +597,16 @@ def train(
             train_series += [series_from_frame(f, f"synthetic {i}", group=1) for i, f in enumerate(synth)]
             frac = a.fraction
         d = cfg.data
+        centre = _price_centre(cfg)
         train_ds = WindowDataset(
-            train_series, d.context, d.horizon, min_context=d.min_context, level_jitter=d.level_jitter
+            train_series,
+            d.context,
+            d.horizon,
+            min_context=d.min_context,
+            level_jitter=d.level_jitter,
+            price_centre=centre,
         )
-        val_ds = WindowDataset(val_series, d.context, d.horizon)
+        val_ds = WindowDataset(val_series, d.context, d.horizon, price_centre=centre)
         if len(train_ds) == 0:
             raise ValueError(
                 f"no training series has a full window of `data.context` + `data.horizon` = {d.context + d.horizon} "
