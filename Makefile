@@ -214,7 +214,7 @@ train-price-centre: data runs/horizon-loss/base/model/model.safetensors
 bench-price-centre: $(VENV)/.stamp-bench
 	$(VENV)/bin/kronos-bench run benchmarks/suites/select-price-centre.yaml --out benchmarks/results/quality/price_centre/validation
 	$(PY) benchmarks/quality/drift.py --results benchmarks/results/quality/price_centre/validation \
-		--models d128-lb32,d128-lb64,last-d128-lb32,last-d128-lb64,hist-vol-rw --out benchmarks/results/quality/price_centre/validation/drift
+		--models d128-lb32,d128-lb64,last-d128-lb32,last-d128-lb64,last-d128-lb32-t1.1,last-d128-lb64-t1.1,hist-vol-rw --out benchmarks/results/quality/price_centre/validation/drift
 
 # tokenizer v3 on the tokenizer-usage recipe (wicks head, level jitter 2, d_model 128, 6000 steps; resumable with
 # RESUME=--resume); a model must then be trained on its tokens from scratch
@@ -222,7 +222,7 @@ RESUME ?=
 train-v3-tokenizer: data
 	OMP_WAIT_POLICY=PASSIVE $(VENV)/bin/kronos-train --config kronos_plugins/training/configs/v3-tokenizer.yaml --out-dir runs/v3-tokenizer --no-progress $(RESUME)
 
-# the 1.30M model of model-size/scratch-j2-d128.yaml on tokenizer v3's tokens (same data, seed and schedule; resumable)
+# the 1.30M model of price-centre/last-d128.yaml on tokenizer v3's tokens (same data, seed and schedule; resumable)
 train-v3-tokenizer-d128: data
 	OMP_WAIT_POLICY=PASSIVE $(VENV)/bin/kronos-train --config kronos_plugins/training/configs/v3-tokenizer-d128.yaml --out-dir runs/v3-tokenizer-d128 --no-progress $(RESUME)
 
@@ -235,7 +235,7 @@ bench-v3-tokenizer: $(VENV)/.stamp-bench
 		--variants "\`v3-tokenizer\` is \`kronos_plugins/training/configs/v3-tokenizer.yaml\`: d_model 128, prices weighing 10x volume and amount, recon_pre_weight 0, level jitter 2, the wicks candle head, 6000 steps."
 	$(VENV)/bin/kronos-bench run benchmarks/suites/select-v3-tokenizer.yaml --out benchmarks/results/quality/v3_tokenizer/validation
 	$(PY) benchmarks/quality/drift.py --results benchmarks/results/quality/v3_tokenizer/validation \
-		--models d128-lb32,d128-tok3-lb32,hist-vol-rw --out benchmarks/results/quality/v3_tokenizer/validation/drift
+		--models last-d128-lb32,last-d128-tok3-lb32,last-d128-lb64,last-d128-tok3-lb64,hist-vol-rw --out benchmarks/results/quality/v3_tokenizer/validation/drift
 
 # cross-sectional IC / RankIC and costed portfolios on the split's two reserved universes (16.7-19.4 min with model v2 on 2
 # shared cores; needs `make data` for the Philippine stocks); results in benchmarks/results/cross_sectional/
