@@ -212,6 +212,8 @@ train-price-centre: data runs/horizon-loss/base/model/model.safetensors
 	OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=1 $(VENV)/bin/kronos-train --config kronos_plugins/training/configs/price-centre/last-d128.yaml --out-dir runs/price-centre/last-d128 --no-progress $(RESUME)
 
 bench-price-centre: $(VENV)/.stamp-bench
+	$(PY) benchmarks/quality/learning_curves.py "runs/model-size/scratch-j2-d128=level jitter 2, centre at the mean" \
+		"runs/price-centre/last-d128=centre at the last close" --out benchmarks/results/quality/price_centre/curves
 	$(VENV)/bin/kronos-bench run benchmarks/suites/select-price-centre.yaml --out benchmarks/results/quality/price_centre/validation
 	$(PY) benchmarks/quality/drift.py --results benchmarks/results/quality/price_centre/validation \
 		--models d128-lb32,d128-lb64,last-d128-lb32,last-d128-lb64,last-d128-lb32-t1.1,last-d128-lb64-t1.1,hist-vol-rw --out benchmarks/results/quality/price_centre/validation/drift
