@@ -231,9 +231,11 @@ train-v3-tokenizer-d128: data
 # tokenizer v3's gate figures beside the shipped tokenizer's, then both 1.30M models on the validation windows and
 # their drift
 bench-v3-tokenizer: $(VENV)/.stamp-bench
+	$(PY) benchmarks/quality/learning_curves.py "runs/price-centre/last-d128=bundled tokenizer" "runs/v3-tokenizer-d128=tokenizer v3" --out benchmarks/results/quality/v3_tokenizer/curves
+	$(PY) benchmarks/quality/tokenizer_bias.py kronos_plugins/checkpoints_data/bundled/tokenizer runs/v3-tokenizer/tokenizer --out benchmarks/results/quality/v3_tokenizer/tokenizer_bias.md
 	$(PY) benchmarks/quality/tokenizer_sweep.py runs/v3-tokenizer --out benchmarks/results/quality/v3_tokenizer \
 		--title "Tokenizer v3 (issue 15, item 1)" \
-		--training "\`make train-v3-tokenizer\` (2 torch threads; resumed once across sessions)" \
+		--training "\`make train-v3-tokenizer\` (2 torch threads, beside other runs; resumed once)" \
 		--variants "\`v3-tokenizer\` is \`kronos_plugins/training/configs/v3-tokenizer.yaml\`: d_model 128, prices weighing 10x volume and amount, recon_pre_weight 0, level jitter 2, the wicks candle head, 6000 steps."
 	$(VENV)/bin/kronos-bench run benchmarks/suites/select-v3-tokenizer.yaml --out benchmarks/results/quality/v3_tokenizer/validation
 	$(PY) benchmarks/quality/drift.py --results benchmarks/results/quality/v3_tokenizer/validation \
