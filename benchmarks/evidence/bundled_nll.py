@@ -56,8 +56,13 @@ def main(argv=None) -> int:
             out.append(series_from_frame(frame, asset, first_target=frame.attrs.get("context_rows", 0)))
         return out
 
-    tr1, tr2, _, _ = window_tokens(tokenizer, series("pretrain"), C, H, stride=args.stride * 4)
-    s1, s2, stamps, names = window_tokens(tokenizer, series("heldout"), C, H, stride=args.stride)
+    centre = model.config.price_centre  # the windows are normalised as the model was trained
+    tr1, tr2, _, _ = window_tokens(
+        tokenizer, series("pretrain"), C, H, stride=args.stride * 4, price_centre=centre
+    )
+    s1, s2, stamps, names = window_tokens(
+        tokenizer, series("heldout"), C, H, stride=args.stride, price_centre=centre
+    )
     m = model_bar_nll(model, s1, s2, stamps, C).double()
     u = unigram_bar_nll(tr1, tr2, s1, s2, 2**model.config.s1_bits, 2**model.config.s2_bits, C)
     rows = []

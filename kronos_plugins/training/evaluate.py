@@ -28,9 +28,12 @@ def window_tokens(
     horizon: int,
     stride: int,
     batch: int = 256,
+    price_centre: str = "mean",
 ):
-    """Tokens and stamps of every `stride`-th window: ((N, W) coarse, (N, W) fine, (N, W, 5) stamps, series id)."""
-    ds = WindowDataset(series, context, horizon)
+    """Tokens and stamps of every `stride`-th window: ((N, W) coarse, (N, W) fine, (N, W, 5) stamps, series id).
+
+    `price_centre` is the convention of the model that will read the tokens (its ``config.price_centre``)."""
+    ds = WindowDataset(series, context, horizon, price_centre=price_centre)
     idx = np.arange(0, len(ds), max(1, stride))
     s1s, s2s, stamps, owner = [], [], [], []
     for a in range(0, len(idx), batch):

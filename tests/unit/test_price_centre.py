@@ -140,3 +140,17 @@ def test_training_follows_the_models_centre_and_writes_it_into_the_checkpoint(tm
     )
     assert _price_centre(warm) == "last"  # a warm start keeps its model's convention
     assert _price_centre(TrainConfig.from_dict(tiny_config(tmp_path / "plain"))) == "mean"
+
+
+def test_token_windows_for_evaluation_follow_the_models_centre():
+    from kronos_plugins.training.evaluate import window_tokens
+
+    tokenizer = load_tokenizer(CKPT / "tokenizer")
+    s = _series()
+    got = window_tokens(tokenizer, [s], 48, 16, stride=50, price_centre="last")
+    ds = WindowDataset([s], context=48, horizon=16, price_centre="last")
+    x = torch.stack([ds[i][0] for i in range(0, len(ds), 50)])
+    s1, s2 = tokenizer.encode(x, half=True)
+    assert torch.equal(got[0], s1) and torch.equal(got[1], s2)
+    mean_centred = window_tokens(tokenizer, [s], 48, 16, stride=50)
+    assert not torch.equal(mean_centred[0], s1)  # the centre changes the tokens
