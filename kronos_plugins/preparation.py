@@ -66,9 +66,7 @@ __all__ = [
     "path_uniforms",
     "prepare_series",
     "prepare_window",
-    "price_shift",
     "series_futures",
-    "shift_prices",
     "validate_series",
 ]
 
@@ -116,8 +114,19 @@ def column_scales(values: np.ndarray) -> np.ndarray:
     return scales
 
 
+def check_price_centre(centre: str) -> str:
+    """`centre` if it is one of `PRICE_CENTRES`, else a ValueError naming them."""
+    if centre not in PRICE_CENTRES:
+        raise ValueError(f"`price_centre` must be one of {list(PRICE_CENTRES)}, got {centre!r}.")
+    return centre
+
+
 def normalise(
-    values: np.ndarray, context: int | None = None, clip: float = CLIP
+    values: np.ndarray,
+    context: int | None = None,
+    clip: float = CLIP,
+    price_centre: str = "mean",
+    shift: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Normalise bars (T, 6) per column as the module docstring says.
 
@@ -129,43 +138,26 @@ def normalise(
     (the horizon) are in the units a forecast from those rows decodes and nothing looks ahead. Default: all
     rows (a forecast context).
 
+    ``price_centre`` (a model's convention, `PRICE_CENTRES`): with "last" the four price columns are moved
+    together so that the last context close sits at 0 instead of their mean; ``shift`` moves them a further
+    ``shift`` (training's level jitter). The returned price means move the other way, so the identity below
+    still holds, and the clip comes after the move (a bar beyond it that the move brings inside keeps its own
+    value). "mean" with no shift is the reference's normalisation.
+
     Returns ``(x, mean, std, scale)``: x (T, 6) float32; mean, population std (of the scaled values) and
     the scale each (6,) float64. ``(x * (std + STD_EPS) + mean) * scale`` undoes it (before clipping).
     """
     v = np.asarray(values, dtype=np.float64)
-    rows = slice(None) if context is None else slice(0, int(context))
-    scale = column_scales(v[rows])
+    n = len(v) if context is None else int(context)
+    scale = column_scales(v[:n])
     v = (v / scale).astype(np.float32).astype(np.float64)
-    mean, std = v[rows].mean(axis=0), v[rows].std(axis=0)
-    x = np.clip((v - mean) / (std + STD_EPS), -clip, clip).astype(np.float32)
-    return x, mean, std, scale
-
-
-def check_price_centre(centre: str) -> str:
-    """`centre` if it is one of `PRICE_CENTRES`, else a ValueError naming them."""
-    if centre not in PRICE_CENTRES:
-        raise ValueError(f"`price_centre` must be one of {list(PRICE_CENTRES)}, got {centre!r}.")
-    return centre
-
-
-def price_shift(x: np.ndarray, context: int, centre: str) -> float:
-    """How far to move normalised bars `x` (unclipped, normalised by their first `context` rows) so that their
-    prices sit at `centre`: 0 for "mean" (where `normalise` leaves them), minus the last context close for
-    "last"."""
-    return 0.0 if check_price_centre(centre) == "mean" else -float(x[int(context) - 1, 3])
-
-
-def shift_prices(
-    x: np.ndarray, mean: np.ndarray, std: np.ndarray, shift: float, clip: float = CLIP
-) -> tuple[np.ndarray, np.ndarray]:
-    """Move the four price columns of unclipped normalised bars `x` by `shift` and their means the other way, so
-    that ``x * (std + STD_EPS) + mean`` still decodes them, then clip `x` to ``[-clip, clip]`` (a bar beyond the
-    clip that the shift brings inside keeps its own value). Returns new ``(x, mean)``."""
-    x = x.copy()
-    x[:, :4] += np.float32(shift)
-    mean = np.array(mean, dtype=np.float64)
-    mean[:4] -= shift * (std[:4] + STD_EPS)
-    return np.clip(x, -clip, clip), mean
+    mean, std = v[:n].mean(axis=0), v[:n].std(axis=0)
+    x = (v - mean) / (std + STD_EPS)
+    move = float(shift) - (x[n - 1, 3] if check_price_centre(price_centre) == "last" else 0.0)
+    if move:
+        x[:, :4] += move
+        mean[:4] -= move * (std[:4] + STD_EPS)
+    return np.clip(x, -clip, clip).astype(np.float32), mean, std, scale
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -290,11 +282,7 @@ def prepare_window(
     """Normalise bars ``start:stop`` of a validated series (statistics of that window only), prices centred
     at `price_centre` (the model's convention, `PRICE_CENTRES`)."""
     stop = len(series) if stop is None else stop
-    if check_price_centre(price_centre) == "mean":
-        x, mean, std, scales = normalise(series.bars[start:stop])
-    else:  # unclipped first: the shift comes before the clip, as in training
-        x, mean, std, scales = normalise(series.bars[start:stop], clip=np.inf)
-        x, mean = shift_prices(x, mean, std, price_shift(x, len(x), price_centre))
+    x, mean, std, scales = normalise(series.bars[start:stop], price_centre=price_centre)
     ts = None if series.timestamps is None else series.timestamps[start:stop]
     return PreparedContext(
         x,

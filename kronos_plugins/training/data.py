@@ -32,7 +32,7 @@ from torch.utils.data import Dataset, Sampler
 
 from ..calendar import time_features
 from ..columns import complete_volume_amount
-from ..preparation import CLIP, STD_EPS, check_price_centre, normalise, price_shift, shift_prices
+from ..preparation import CLIP, STD_EPS, check_price_centre, normalise
 from ..validation import KRONOS_COLUMNS, KronosInputError, prepare_context
 from .config import DataConfig
 
@@ -110,7 +110,9 @@ def series_from_frame(
     return Series(values, time_features(ts), name, int(first_target), int(group))
 
 
-def normalise_window(values: np.ndarray, context: int, clip: float = CLIP) -> tuple[np.ndarray, ...]:
+def normalise_window(
+    values: np.ndarray, context: int, clip: float = CLIP, price_centre: str = "mean", shift: float = 0.0
+) -> tuple[np.ndarray, ...]:
     """Normalise a window with the scale and statistics of its first `context` rows, as a forecast does.
 
     This is `kronos_plugins.preparation.normalise` (the inference normalisation) with ``context``: a column
@@ -126,6 +128,8 @@ def normalise_window(values: np.ndarray, context: int, clip: float = CLIP) -> tu
         Rows whose per-column mean and (population) standard deviation are used.
     clip : float, default=5.0
         The result is clipped to ``[-clip, clip]``.
+    price_centre, shift
+        Where the prices are centred and how far they are moved from there (`normalise`).
 
     Returns
     -------
@@ -134,7 +138,7 @@ def normalise_window(values: np.ndarray, context: int, clip: float = CLIP) -> tu
         pipeline computes them; in float64 because ``amount`` reaches 1e9, where float32 sums lose whole
         units). `kronos_plugins.preparation.normalise` also returns the scale.
     """
-    x, mean, std, _ = normalise(values, context, clip)
+    x, mean, std, _ = normalise(values, context, clip, price_centre, shift)
     return x, mean, std
 
 
@@ -237,15 +241,12 @@ class WindowDataset(Dataset):
         k, start = self.locate(int(index))
         s = self.series[k]
         n_context = self.context_of(index)
-        shift = self.level_shift_of(index)
-        recentre = self.price_centre != "mean"
-        # with a shift, clip after it (a bar beyond +-5 shifted back inside must keep its true value)
         x, mean, std = normalise_window(
-            s.values[start : start + self.window], n_context, clip=np.inf if shift or recentre else CLIP
+            s.values[start : start + self.window],
+            n_context,
+            price_centre=self.price_centre,
+            shift=self.level_shift_of(index),
         )
-        if shift or recentre:  # the four prices move together; their means move the other way
-            shift += price_shift(x, n_context, self.price_centre)
-            x, mean = shift_prices(x, mean, std, shift)
         stats = np.stack([mean, std + STD_EPS]).astype(np.float32)  # what a "wicks" candle head reads
         return (
             torch.from_numpy(x),

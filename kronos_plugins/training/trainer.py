@@ -48,7 +48,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from ..candle_head import wick_bars
-from ..checkpoints import load_model, load_tokenizer, save_checkpoint
+from ..checkpoints import CONFIG_NAME, load_model, load_tokenizer, resolve_checkpoint, save_checkpoint
 from ..model import Kronos
 from ..preparation import CLIP, check_price_centre
 from ..tokenizer import KronosTokenizer
@@ -244,8 +244,9 @@ def _price_centre(cfg: TrainConfig) -> str:
     must follow it, as forecasts will (`kronos_plugins.preparation.prepare_window`)."""
     if "price_centre" in cfg.model:
         return check_price_centre(cfg.model["price_centre"])
-    if cfg.init_model is not None:
-        return load_model(cfg.init_model).config.price_centre
+    if cfg.init_model is not None:  # its config.json only; the weights load later (`_new_model`)
+        config = json.loads((resolve_checkpoint(cfg.init_model) / CONFIG_NAME).read_text(encoding="utf-8"))
+        return check_price_centre(config.get("price_centre", "mean"))
     return "mean"
 
 
