@@ -66,6 +66,32 @@ def code_usage(tok) -> dict:
     return out
 
 
+def candle_shape(tok) -> dict:
+    """How the round trip keeps a candle's body and the close-to-close move, on the gate's windows (normalised
+    units; open and close share a window's scale to within their column stds, the same for real and decoded):
+    the mean |close - open| decoded over the real one, the least-squares slope of the decoded body on the real
+    body (1: kept; shrinkage towards 0 is what makes decoded candles all wick), and the same slope for the
+    one-bar change of the close. The synthetic-fidelity discriminator's strongest feature is the body
+    (`benchmarks/quality/synthetic_diagnosis.py`)."""
+    import tokenizer_bias as TB
+
+    x = TB.windows()
+    z = TB.roundtrip(tok, x).astype(np.float64)
+    x = x.astype(np.float64)
+
+    def slope(real, dec):
+        real, dec = real.ravel() - real.mean(), dec.ravel() - dec.mean()
+        return float((real * dec).sum() / (real * real).sum())
+
+    body, body_dec = x[..., 3] - x[..., 0], z[..., 3] - z[..., 0]
+    move, move_dec = np.diff(x[..., 3], axis=1), np.diff(z[..., 3], axis=1)
+    return {
+        "body_size_ratio": float(np.abs(body_dec).mean() / np.abs(body).mean()),
+        "body_slope": slope(body, body_dec),
+        "close_move_slope": slope(move, move_dec),
+    }
+
+
 def gate_figures(tok, label: str, per_asset_dir: Path | None, log) -> dict:
     """The gate's tokenizer section on `tok` (gate defaults); per-asset table copied to per_asset_dir."""
     import torch
@@ -80,15 +106,19 @@ def gate_figures(tok, label: str, per_asset_dir: Path | None, log) -> dict:
         per_asset_dir.mkdir(parents=True, exist_ok=True)
         per.to_csv(per_asset_dir / f"{label}.csv", index=False, float_format="%.6g")
     close, consistent = res["checks"][0], res["checks"][1]
-    return code_usage(tok) | {
-        "close_error": close.measured,
-        "close_error_p90": float(np.nanquantile(per["median_error"], 0.9)),
-        "consistent_share": consistent.measured,
-        "worst_asset_consistent": float(per["consistent_share"].min()),
-        "windows": res["windows"],
-        "assets": res["assets"],
-        "eval_seconds": round(time.time() - t0, 1),
-    }
+    return (
+        code_usage(tok)
+        | candle_shape(tok)
+        | {
+            "close_error": close.measured,
+            "close_error_p90": float(np.nanquantile(per["median_error"], 0.9)),
+            "consistent_share": consistent.measured,
+            "worst_asset_consistent": float(per["consistent_share"].min()),
+            "windows": res["windows"],
+            "assets": res["assets"],
+            "eval_seconds": round(time.time() - t0, 1),
+        }
+    )
 
 
 def _shipped_lineage(bundle: Path = BUNDLED) -> dict:
@@ -246,7 +276,10 @@ def render(
         "96 bars per asset, coarse + fine tokens; close error in one-bar return stds, median over windows per "
         "asset then over assets (target <= 0.15); OHLC-consistent decoded candles before repair (target >= 0.99). "
         "Per asset: `per_asset/<variant>.csv`. Code entropy: the entropy in bits of the coarse and of the fine ids "
-        "over the same windows' bars (at most the bits of each half): how much of its vocabulary the tokenizer uses.",
+        "over the same windows' bars (at most the bits of each half): how much of its vocabulary the tokenizer uses. "
+        "Body and close move (`candle_shape`): on the same windows in normalised units, mean |close - open| decoded "
+        "over real, then the least-squares slopes of the decoded body and of the decoded one-bar close change on "
+        "the real ones (1 is kept, 0 is lost).",
         f"- **variants**: {variants}",
     ]
     if note:
@@ -254,15 +287,18 @@ def render(
     lines += [
         "",
         "| variant | bits | d_model | params | steps | train min | val loss | val recon | close error (median) "
-        "| close error (assets' p90) | OHLC-consistent | code entropy, coarse + fine (bits) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| close error (assets' p90) | OHLC-consistent | code entropy, coarse + fine (bits) "
+        "| body size, decoded / real | body slope | close move slope |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
             f"| `{r['variant']}` | {r['bits']} | {r['d_model']} | {r['params']:,} | {_f(r['steps'], '{}')} | "
             f"{_f(r['train_minutes'], '{:.1f}')} | {_f(r['val_loss'], '{:.4f}')} | {_f(r['val_recon_all'], '{:.4f}')} | "
             f"{_f(r['close_error'])} | {_f(r['close_error_p90'])} | {_f(r['consistent_share'])} | "
-            f"{_f(r.get('s1_entropy_bits'), '{:.1f}')} + {_f(r.get('s2_entropy_bits'), '{:.1f}')} |"
+            f"{_f(r.get('s1_entropy_bits'), '{:.1f}')} + {_f(r.get('s2_entropy_bits'), '{:.1f}')} | "
+            f"{_f(r.get('body_size_ratio'), '{:.2f}')} | {_f(r.get('body_slope'), '{:.2f}')} | "
+            f"{_f(r.get('close_move_slope'), '{:.2f}')} |"
         )
     if curve:
         cdf = pd.DataFrame(curve)

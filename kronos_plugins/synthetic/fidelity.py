@@ -302,7 +302,13 @@ class Discrimination:
 
 
 def discriminative_score(
-    real, synthetic, window: int = 20, folds: int = 5, seed: int = 0, max_windows: int = 5000
+    real,
+    synthetic,
+    window: int = 20,
+    folds: int = 5,
+    seed: int = 0,
+    max_windows: int = 5000,
+    features: Sequence[str] | None = None,
 ) -> Discrimination:
     """Cross-validated accuracy of a logistic regression telling real windows from synthetic ones.
 
@@ -322,12 +328,24 @@ def discriminative_score(
         Seeds the subsampling and the fold assignment.
     max_windows : int, default=5000
         Most windows per class.
+    features : sequence of str, optional
+        The `WINDOW_FEATURES` the classifier sees (default all). With one feature, or all but one, the score
+        says which differences give the synthetic windows away (the same windows and folds for any subset).
 
     Returns
     -------
     Discrimination
         The accuracy is NaN (with a warning) when either side has fewer than 4 windows.
     """
+    if features is None:
+        cols = list(range(len(WINDOW_FEATURES)))
+    else:
+        unknown = [f for f in features if f not in WINDOW_FEATURES]
+        if unknown or not len(features):
+            raise ValueError(
+                f"`features` must be a non-empty subset of {list(WINDOW_FEATURES)}; unknown: {unknown}."
+            )
+        cols = [WINDOW_FEATURES.index(f) for f in features]
     try:
         from sklearn.linear_model import LogisticRegression
         from sklearn.model_selection import StratifiedKFold, cross_val_score
@@ -347,7 +365,7 @@ def discriminative_score(
     rng = np.random.default_rng(seed)
     fr = fr[rng.choice(len(fr), n, replace=False)]
     fs = fs[rng.choice(len(fs), n, replace=False)]
-    X = np.vstack([fr, fs])
+    X = np.vstack([fr, fs])[:, cols]
     y = np.r_[np.zeros(n), np.ones(n)]
     k = min(folds, n)
     clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))

@@ -264,6 +264,23 @@ def test_discriminator_is_at_chance_on_one_distribution_and_perfect_on_very_diff
         assert np.isnan(discriminative_score(real[:50], same, window=20).accuracy)
 
 
+def test_discriminator_on_a_feature_subset_finds_which_difference_gives_the_synthetic_windows_away():
+    rng = np.random.default_rng(7)
+    real = bars_from_returns(0.01 * rng.standard_normal(4000))[0]
+    long_wicks = bars_from_returns(0.01 * rng.standard_normal((40, 200)))  # same closes' law ...
+    mid = (long_wicks[..., 0] + long_wicks[..., 3]) / 2
+    long_wicks[..., 1] += 0.02 * mid  # ... wicks 2 % of the price long: small bodies, wide ranges
+    long_wicks[..., 2] -= 0.02 * mid
+    assert discriminative_score(real, long_wicks, seed=0).accuracy > 0.95
+    assert discriminative_score(real, long_wicks, seed=0, features=["mean_body"]).accuracy > 0.95
+    returns_only = discriminative_score(real, long_wicks, seed=0, features=["mean_r", "std_r", "kurt_r"])
+    assert 0.35 < returns_only.accuracy < 0.65 and returns_only.n_windows == 200
+    with pytest.raises(ValueError, match="unknown: \\['body'\\]"):
+        discriminative_score(real, long_wicks, features=["body"])
+    with pytest.raises(ValueError, match="non-empty"):
+        discriminative_score(real, long_wicks, features=[])
+
+
 def test_compare_puts_every_statistic_in_one_result():
     rng = np.random.default_rng(6)
     real = pd.DataFrame(
