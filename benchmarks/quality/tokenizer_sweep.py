@@ -7,7 +7,8 @@ measures exactly what the quality gate's tokenizer section measures (it calls ``
 return std (median over windows per asset, then over assets; target <= 0.15), the assets' 90th percentile of it,
 and the share of OHLC-consistent decoded candles before repair (target >= 0.99). It adds the run's parameters,
 steps, training time and final validation loss (``training_summary.json``), the validation-loss curve
-(``train_log.csv``) and, where ``<run>/snapshots/step<N>/`` holds the weights of intermediate checkpoints, the
+(``train_log.csv``) and, where ``<run>/snapshots/tokenizer/step<N>/`` (``train_tokenizer.snapshot_every``) or
+``<run>/snapshots/step<N>/`` (copied by hand) holds the weights of intermediate checkpoints, the
 gate's figures at those steps too (the training-length trade-off measured on the gate's own metric).
 
 The first row is the shipped tokenizer (``kronos_plugins/checkpoints_data/bundled/tokenizer``) for reference.
@@ -174,7 +175,8 @@ def run_row(run: Path, per_asset_dir: Path, log, snapshots: bool) -> tuple[dict,
     curve = []
     snaps = {}
     if snapshots and (run / "snapshots").is_dir():
-        for d in (run / "snapshots").glob("step*"):
+        # train_tokenizer.snapshot_every writes snapshots/tokenizer/step<N>; older runs were copied to snapshots/step<N>
+        for d in [*(run / "snapshots").glob("step*"), *(run / "snapshots" / "tokenizer").glob("step*")]:
             if (d / "model.safetensors").is_file():
                 snaps[int(d.name[4:])] = d
     for _, v in val.iterrows():
@@ -317,7 +319,7 @@ def render(
             lines += [
                 "",
                 "The gate's close error (median over assets) / OHLC-consistent share at the same steps (weights of the "
-                "resumable checkpoints copied to `<run>/snapshots/step<N>/` while training ran):",
+                "run's snapshots, `train_tokenizer.snapshot_every`, or resumable checkpoints copied while training ran):",
                 "",
             ]
             lines += _step_table(

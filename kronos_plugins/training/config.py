@@ -138,6 +138,9 @@ class StageConfig:
     grad_clip: float = 1.0  # max gradient norm; 0 disables clipping
     eval_every: int = 100  # validation loss every this many steps (and at the first and last step)
     checkpoint_every: int = 200  # resumable checkpoint every this many steps (and at the last step)
+    # a copy of the weights (config.json + model.safetensors) kept in <out_dir>/snapshots/<stage>/step<N>/ every this
+    # many steps, for figures along training (learning curves of the quality gate's metrics); 0 keeps none
+    snapshot_every: int = 0
     log_every: int = 1  # a train-loss row in the logs every this many steps
     # tokenizer stage only: weights of the reconstruction error of (open, high, low, close, volume, amount),
     # rescaled to mean 1 (so equal weights give the unweighted loss); None weighs the six features equally
@@ -350,6 +353,7 @@ def _validate_stage(s: StageConfig, name: str) -> None:
     _require(s.grad_clip >= 0, f"{name}.grad_clip", s.grad_clip, "must be >= 0 (0 disables clipping)")
     for key in ("eval_every", "checkpoint_every", "log_every"):
         _require(getattr(s, key) >= 1, f"{name}.{key}", getattr(s, key), "must be >= 1")
+    _require(s.snapshot_every >= 0, f"{name}.snapshot_every", s.snapshot_every, "must be >= 0 (0 keeps none)")
     _require(
         s.trainable in ("all", "decoder"), f"{name}.trainable", s.trainable, "must be 'all' or 'decoder'"
     )

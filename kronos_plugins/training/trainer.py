@@ -71,10 +71,19 @@ __all__ = ["TrainResult", "lr_at", "model_loss", "seed_everything", "tokenizer_l
 logger = logging.getLogger(__name__)
 
 CHECKPOINT_DIR = "checkpoints"
+SNAPSHOT_DIR = "snapshots"  # <out_dir>/snapshots/<stage>/step<N>/: weights kept every snapshot_every steps
 SUMMARY_NAME = "training_summary.json"
 CONFIG_COPY = "config.json"
 # Config keys that may differ between a run and its resumption (they do not change the result).
-_RESUME_FREE_KEYS = ("out_dir", "progress", "num_threads", "device")
+# keys a resumed run may change: where and how it runs, and which weights it keeps on the side (not what it learns)
+_RESUME_FREE_KEYS = (
+    "out_dir",
+    "progress",
+    "num_threads",
+    "device",
+    "train_tokenizer.snapshot_every",
+    "train_model.snapshot_every",
+)
 
 
 @dataclass
@@ -463,6 +472,8 @@ def _run_stage(
             stop = run.steps_budget is not None and run.steps_budget <= 0 and done < total
             if done % scfg.checkpoint_every == 0 or done == total or stop or early:
                 checkpoint(done)
+            if scfg.snapshot_every and done % scfg.snapshot_every == 0 and ctx.is_main:
+                save_checkpoint(module, run.out_dir / SNAPSHOT_DIR / stage / f"step{done}")
             if early:
                 logger.info("%s: stopped early after step %d/%d (on_validation)", stage, done, total)
                 return True

@@ -229,6 +229,36 @@ def test_resume_gives_the_same_weights_as_an_uninterrupted_run(tmp_path):
         train(changed, resume=True)
 
 
+def test_snapshots_keep_the_weights_of_the_steps_asked_for(tmp_path):
+    cfg = tiny_config(tmp_path, steps=(4, 6), **{"train_model.snapshot_every": 3})
+    result = train(TrainConfig.from_dict(cfg))
+    kept = sorted(p.relative_to(tmp_path).as_posix() for p in (tmp_path / "snapshots").rglob("step*"))
+    assert kept == ["snapshots/model/step3", "snapshots/model/step6"]  # none for the tokenizer stage (0)
+    final = result.model.state_dict()
+    at6 = load_model(tmp_path / "snapshots" / "model" / "step6").state_dict()
+    at3 = load_model(tmp_path / "snapshots" / "model" / "step3").state_dict()
+    assert all(torch.equal(at6[k], final[k]) for k in final)
+    assert not all(torch.equal(at3[k], final[k]) for k in final)  # an earlier step's weights, not a copy
+    with pytest.raises(TrainConfigError, match="snapshot_every"):
+        TrainConfig.from_dict(tiny_config(tmp_path, **{"train_model.snapshot_every": -1}))
+
+
+def test_a_run_resumes_with_snapshots_turned_on_and_keeps_them_from_then(tmp_path):
+    train(TrainConfig.from_dict(tiny_config(tmp_path, steps=(2, 6))), stop_after_steps=5)  # model step 3
+    saved = json.loads((tmp_path / "checkpoints" / "state.json").read_text())["config"]
+    del saved["train_model"]["snapshot_every"]  # a checkpoint written before the key existed
+    state_file = tmp_path / "checkpoints" / "state.json"
+    doc = json.loads(state_file.read_text())
+    doc["config"] = saved
+    state_file.write_text(json.dumps(doc))
+    train(
+        TrainConfig.from_dict(tiny_config(tmp_path, steps=(2, 6), **{"train_model.snapshot_every": 2})),
+        resume=True,
+    )
+    kept = sorted(p.name for p in (tmp_path / "snapshots" / "model").iterdir())
+    assert kept == ["step4", "step6"]  # the steps after the resume only
+
+
 def test_checkpoints_hold_no_pickle_and_optimizer_state_round_trips(tmp_path):
     train(TrainConfig.from_dict(tiny_config(tmp_path, steps=(2, 0))), stop_after_steps=1)
     files = {p.name for p in (tmp_path / "checkpoints").rglob("*") if p.is_file()}
