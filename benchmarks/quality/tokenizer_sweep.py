@@ -25,6 +25,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import re
 import shlex
@@ -67,26 +68,59 @@ def code_usage(tok) -> dict:
     return out
 
 
+@functools.cache
+def _raw_windows(n_per_asset: int = 8, bars: int = 96) -> tuple:
+    """The gate's tokenizer windows, raw (N, bars, 6) and normalised (N, bars, 6) float32."""
+    raw, xs, _, _ = G.tokenizer_windows(bars, n_per_asset)
+    return np.stack(raw), np.stack(xs).astype(np.float32)
+
+
 def candle_shape(tok) -> dict:
-    """How the round trip keeps a candle's body and the close-to-close move, on the gate's windows (normalised
-    units; open and close share a window's scale to within their column stds, the same for real and decoded):
-    the mean |close - open| decoded over the real one, the least-squares slope of the decoded body on the real
-    body (1: kept; shrinkage towards 0 is what makes decoded candles all wick), and the same slope for the
-    one-bar change of the close. The synthetic-fidelity discriminator's strongest feature is the body
+    """What the round trip keeps of each price and of the candle's shape, on the gate's windows in price units
+    (decoded through the tokenizer's candle head, as forecasts are):
+
+    - ``<price>_error``: median over windows of the mean ``|decoded / real - 1|`` of open, high, low and close, in
+      the window's one-bar close-return stds (the close's is the gate's close error before its per-asset median);
+    - ``body_size_ratio``: mean ``|log(close / open)|`` decoded over real (windows whose decoded open and close
+      are all positive);
+    - ``body_slope`` and ``close_move_slope``: least-squares slopes of the decoded ``log(close / open)`` and
+      one-bar ``log`` close change on the real ones (1: kept; towards 0: lost, decoded candles all wick).
+
+    The synthetic-fidelity discriminator's strongest feature is the body
     (`benchmarks/quality/synthetic_diagnosis.py`)."""
     import tokenizer_bias as TB
 
-    x = TB.windows()
+    from kronos_plugins.preparation import prepare_series
+    from kronos_plugins.validation import KRONOS_COLUMNS
+
+    raw, x = _raw_windows()
     z = TB.roundtrip(tok, x).astype(np.float64)
-    x = x.astype(np.float64)
+    cols = list(KRONOS_COLUMNS)
+    dec = np.stack(
+        [
+            prepare_series(pd.DataFrame(w, columns=cols), missing_timestamps="constant").denormalise(
+                zi, tok.config.candle_head
+            )
+            for w, zi in zip(raw, z, strict=True)
+        ]
+    )
+    unit = np.std(np.diff(np.log(raw[..., 3]), axis=1), axis=1)  # (N,) one-bar close-return std
+    ok = unit > 0
+    out = {}
+    for k, name in enumerate(("open", "high", "low", "close")):
+        err = np.mean(np.abs(dec[..., k] / raw[..., k] - 1.0), axis=1)
+        out[f"{name}_error"] = float(np.median(err[ok] / unit[ok]))
 
-    def slope(real, dec):
-        real, dec = real.ravel() - real.mean(), dec.ravel() - dec.mean()
-        return float((real * dec).sum() / (real * real).sum())
+    def slope(real, decoded):
+        real, decoded = real.ravel() - real.mean(), decoded.ravel() - decoded.mean()
+        return float((real * decoded).sum() / (real * real).sum())
 
-    body, body_dec = x[..., 3] - x[..., 0], z[..., 3] - z[..., 0]
-    move, move_dec = np.diff(x[..., 3], axis=1), np.diff(z[..., 3], axis=1)
-    return {
+    pos = (dec[..., [0, 3]] > 0).all(axis=(1, 2))  # the direct head can decode a non-positive price
+    raw, dec = raw[pos], dec[pos]
+    body, body_dec = np.log(raw[..., 3] / raw[..., 0]), np.log(dec[..., 3] / dec[..., 0])
+    move, move_dec = np.diff(np.log(raw[..., 3]), axis=1), np.diff(np.log(dec[..., 3]), axis=1)
+    return out | {
+        "shape_windows_left_out": int((~pos).sum()),
         "body_size_ratio": float(np.abs(body_dec).mean() / np.abs(body).mean()),
         "body_slope": slope(body, body_dec),
         "close_move_slope": slope(move, move_dec),
@@ -279,9 +313,10 @@ def render(
         "asset then over assets (target <= 0.15); OHLC-consistent decoded candles before repair (target >= 0.99). "
         "Per asset: `per_asset/<variant>.csv`. Code entropy: the entropy in bits of the coarse and of the fine ids "
         "over the same windows' bars (at most the bits of each half): how much of its vocabulary the tokenizer uses. "
-        "Body and close move (`candle_shape`): on the same windows in normalised units, mean |close - open| decoded "
-        "over real, then the least-squares slopes of the decoded body and of the decoded one-bar close change on "
-        "the real ones (1 is kept, 0 is lost).",
+        "Per price and candle shape (`candle_shape`, the same windows in price units): the median over windows of "
+        "each price's mean |decoded / real - 1| in one-bar close-return stds; the body |log(close / open)| decoded over "
+        "real; the least-squares slopes of the decoded body and one-bar close change on the real ones (1 is kept, 0 "
+        "is lost).",
         f"- **variants**: {variants}",
     ]
     if note:
@@ -290,8 +325,8 @@ def render(
         "",
         "| variant | bits | d_model | params | steps | train min | val loss | val recon | close error (median) "
         "| close error (assets' p90) | OHLC-consistent | code entropy, coarse + fine (bits) "
-        "| body size, decoded / real | body slope | close move slope |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| open / high / low / close error (window median) | body size, decoded / real | body slope | close move slope |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
@@ -299,7 +334,8 @@ def render(
             f"{_f(r['train_minutes'], '{:.1f}')} | {_f(r['val_loss'], '{:.4f}')} | {_f(r['val_recon_all'], '{:.4f}')} | "
             f"{_f(r['close_error'])} | {_f(r['close_error_p90'])} | {_f(r['consistent_share'])} | "
             f"{_f(r.get('s1_entropy_bits'), '{:.1f}')} + {_f(r.get('s2_entropy_bits'), '{:.1f}')} | "
-            f"{_f(r.get('body_size_ratio'), '{:.2f}')} | {_f(r.get('body_slope'), '{:.2f}')} | "
+            + " / ".join(_f(r.get(f"{k}_error")) for k in ("open", "high", "low", "close"))
+            + f" | {_f(r.get('body_size_ratio'), '{:.2f}')} | {_f(r.get('body_slope'), '{:.2f}')} | "
             f"{_f(r.get('close_move_slope'), '{:.2f}')} |"
         )
     if curve:
