@@ -79,8 +79,9 @@ def candle_shape(tok) -> dict:
     """What the round trip keeps of each price and of the candle's shape, on the gate's windows in price units
     (decoded through the tokenizer's candle head, as forecasts are):
 
-    - ``<price>_error``: median over windows of the mean ``|decoded / real - 1|`` of open, high, low and close, in
-      the window's one-bar close-return stds (the close's is the gate's close error before its per-asset median);
+    - ``open_error``, ``high_error``, ``low_error``: median over windows of the mean ``|decoded / real - 1|`` of that
+      price, in the window's one-bar close-return stds (the gate's close error, per asset then over assets, is
+      computed by the gate itself);
     - ``body_size_ratio``: mean ``|log(close / open)|`` decoded over real (windows whose decoded open and close
       are all positive);
     - ``body_slope`` and ``close_move_slope``: least-squares slopes of the decoded ``log(close / open)`` and
@@ -107,7 +108,7 @@ def candle_shape(tok) -> dict:
     unit = np.std(np.diff(np.log(raw[..., 3]), axis=1), axis=1)  # (N,) one-bar close-return std
     ok = unit > 0
     out = {}
-    for k, name in enumerate(("open", "high", "low", "close")):
+    for k, name in enumerate(("open", "high", "low")):
         err = np.mean(np.abs(dec[..., k] / raw[..., k] - 1.0), axis=1)
         out[f"{name}_error"] = float(np.median(err[ok] / unit[ok]))
 
@@ -313,8 +314,8 @@ def render(
         "asset then over assets (target <= 0.15); OHLC-consistent decoded candles before repair (target >= 0.99). "
         "Per asset: `per_asset/<variant>.csv`. Code entropy: the entropy in bits of the coarse and of the fine ids "
         "over the same windows' bars (at most the bits of each half): how much of its vocabulary the tokenizer uses. "
-        "Per price and candle shape (`candle_shape`, the same windows in price units): the median over windows of "
-        "each price's mean |decoded / real - 1| in one-bar close-return stds; the body |log(close / open)| decoded over "
+        "Other prices and candle shape (`candle_shape`, the same windows in price units): the median over windows of "
+        "the mean |decoded / real - 1| of open, high and low in one-bar close-return stds; the body |log(close / open)| decoded over "
         "real; the least-squares slopes of the decoded body and one-bar close change on the real ones (1 is kept, 0 "
         "is lost).",
         f"- **variants**: {variants}",
@@ -325,7 +326,7 @@ def render(
         "",
         "| variant | bits | d_model | params | steps | train min | val loss | val recon | close error (median) "
         "| close error (assets' p90) | OHLC-consistent | code entropy, coarse + fine (bits) "
-        "| open / high / low / close error (window median) | body size, decoded / real | body slope | close move slope |",
+        "| open / high / low error (window median) | body size, decoded / real | body slope | close move slope |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
@@ -334,7 +335,7 @@ def render(
             f"{_f(r['train_minutes'], '{:.1f}')} | {_f(r['val_loss'], '{:.4f}')} | {_f(r['val_recon_all'], '{:.4f}')} | "
             f"{_f(r['close_error'])} | {_f(r['close_error_p90'])} | {_f(r['consistent_share'])} | "
             f"{_f(r.get('s1_entropy_bits'), '{:.1f}')} + {_f(r.get('s2_entropy_bits'), '{:.1f}')} | "
-            + " / ".join(_f(r.get(f"{k}_error")) for k in ("open", "high", "low", "close"))
+            + " / ".join(_f(r.get(f"{k}_error")) for k in ("open", "high", "low"))
             + f" | {_f(r.get('body_size_ratio'), '{:.2f}')} | {_f(r.get('body_slope'), '{:.2f}')} | "
             f"{_f(r.get('close_move_slope'), '{:.2f}')} |"
         )
