@@ -469,7 +469,9 @@ def tokenizer_section(args, pipe, out: Path, log) -> dict:
     windows, _, owners, skipped = tokenizer_windows(bars, args.tokenizer_windows, args.tokenizer_assets)
     if not windows:
         raise RuntimeError("no validation window to encode")
-    errors, consistent = T.roundtrip_figures(np.stack(windows), normalise, roundtrip)
+    raw = np.stack(windows)
+    decoded = T.roundtrip_decoded(raw, normalise, roundtrip)
+    errors, consistent = T.roundtrip_scores(raw, decoded)
     df = pd.DataFrame({"asset": owners, "error": errors, "consistent": consistent.mean(axis=1)})
     overall, per_asset = T.median_of_medians(df.groupby("asset", sort=False)["error"].apply(list).to_dict())
     share = float(consistent.mean())
@@ -510,6 +512,9 @@ def tokenizer_section(args, pipe, out: Path, log) -> dict:
         "assets": len(per),
         "skipped_assets": skipped,
         "token_levels": "coarse + fine (encode(half=True), decode(half=True))",
+        "candle_shape": T.candle_shape(
+            raw, decoded
+        ),  # info: the other prices and the body (tokenizer_sweep.py)
     }
 
 

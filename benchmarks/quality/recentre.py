@@ -33,9 +33,8 @@ def recentred(alpha: float, original=P.normalise):
     """`kronos_plugins.preparation.normalise` with the price columns' mean moved by alpha towards the last close."""
 
     def normalise(values, context=None, clip=P.CLIP, **centre):
-        x, mean, std, scale = original(
-            values, context, clip=np.inf, **centre
-        )  # unclipped: the shift comes first
+        # unclipped: the shift comes first
+        x, mean, std, scale = original(values, context, clip=np.inf, **centre)
         rows = len(x) if context is None else int(context)
         last = x[rows - 1, 3] * (std[3] + P.STD_EPS) + mean[3]  # the last close, scaled as the means are
         move = alpha * (last - mean[3])

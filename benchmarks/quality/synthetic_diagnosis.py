@@ -35,30 +35,35 @@ ROOT = HERE.parents[1]
 sys.path.insert(0, str(HERE))
 
 import gate as G  # noqa: E402
+import targets as T  # noqa: E402
 
 
 def roundtrip_bars(pipe, bars: np.ndarray, window: int) -> np.ndarray:
     """The real bars encoded and decoded by the pipeline's tokenizer (coarse + fine), in consecutive windows of
-    `window` bars normalised as the pipeline normalises a context, back in price units."""
+    `window` bars normalised as the pipeline normalises a context, back in price units (`targets.roundtrip_decoded`,
+    the gate's round trip)."""
     import torch
 
     from kronos_plugins.preparation import prepare_series
     from kronos_plugins.validation import KRONOS_COLUMNS
 
     tok = pipe.tokenizer
-    centre = pipe.model.config.price_centre
-    out = []
-    for a in range(0, len(bars) - window + 1, window):
+
+    def normalise(w):
         ctx = prepare_series(
-            pd.DataFrame(bars[a : a + window], columns=list(KRONOS_COLUMNS)),
+            pd.DataFrame(w, columns=list(KRONOS_COLUMNS)),
             missing_timestamps="constant",
-            price_centre=centre,
+            price_centre=pipe.model.config.price_centre,
         )
-        with torch.inference_mode():
-            x = torch.from_numpy(np.ascontiguousarray(ctx.x[None], dtype=np.float32)).to(pipe.device)
-            z = tok.decode(tok.encode(x, half=True), half=True).float().cpu().numpy()[0]
-        out.append(ctx.denormalise(z, tok.config.candle_head))
-    return np.concatenate(out)
+        return ctx.x, lambda z: ctx.denormalise(z, tok.config.candle_head)
+
+    @torch.inference_mode()
+    def roundtrip(x):
+        ids = tok.encode(torch.from_numpy(x).to(pipe.device), half=True)
+        return tok.decode(ids, half=True).float().cpu().numpy()
+
+    n = len(bars) // window
+    return T.roundtrip_decoded(bars[: n * window].reshape(n, window, -1), normalise, roundtrip).reshape(-1, 6)
 
 
 def feature_table(real: np.ndarray, synthetic: np.ndarray, roundtrip: np.ndarray, seed: int) -> pd.DataFrame:

@@ -36,13 +36,16 @@ __all__ = [
     "check_band",
     "check_coverage",
     "check_not_below",
+    "candle_shape",
     "close_reconstruction_error",
     "first_step_ratio",
     "median_of_medians",
     "ohlc_consistent",
     "overall",
     "repaired_bars",
+    "roundtrip_decoded",
     "roundtrip_figures",
+    "roundtrip_scores",
 ]
 
 #: Coverage may miss its nominal level by this much (5 points) either way.
@@ -257,10 +260,10 @@ def repaired_bars(bars: np.ndarray) -> np.ndarray:
     return nonpositive | ~ohlc_consistent(x) | (x[..., 4] < 0) | (x[..., 5] < 0)
 
 
-def roundtrip_figures(
+def roundtrip_decoded(
     raw: np.ndarray, normalise: Callable[[np.ndarray], tuple], roundtrip: Callable[[np.ndarray], np.ndarray]
-) -> tuple[np.ndarray, np.ndarray]:
-    """Close error and OHLC consistency of a batch of windows sent through an encode/decode round trip.
+) -> np.ndarray:
+    """A batch of windows sent through an encode/decode round trip, back in price units.
 
     Parameters
     ----------
@@ -274,10 +277,8 @@ def roundtrip_figures(
 
     Returns
     -------
-    errors : numpy.ndarray
-        (N,) :func:`close_reconstruction_error` per window.
-    consistent : numpy.ndarray
-        (N, T) bool, :func:`ohlc_consistent` of the decoded bars in price units.
+    numpy.ndarray
+        The decoded bars (N, T, 6) in price units.
     """
     raw = np.asarray(raw, dtype=np.float64)
     prepared = [normalise(w) for w in raw]
@@ -285,11 +286,61 @@ def roundtrip_figures(
     z = np.asarray(roundtrip(x), dtype=np.float64)
     if z.shape != x.shape:
         raise ValueError(f"the round trip returned {z.shape}, expected {x.shape}.")
-    decoded = np.stack([p[1](zi) for p, zi in zip(prepared, z, strict=True)])
+    return np.stack([p[1](zi) for p, zi in zip(prepared, z, strict=True)])
+
+
+def roundtrip_scores(raw: np.ndarray, decoded: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Close error (N,) (:func:`close_reconstruction_error` per window) and OHLC consistency (N, T) of decoded
+    bars against the raw ones, both (N, T, 6) in price units."""
+    raw = np.asarray(raw, dtype=np.float64)
     errors = np.array(
         [close_reconstruction_error(w[:, 3], d[:, 3]) for w, d in zip(raw, decoded, strict=True)]
     )
     return errors, ohlc_consistent(decoded)
+
+
+def roundtrip_figures(
+    raw: np.ndarray, normalise: Callable[[np.ndarray], tuple], roundtrip: Callable[[np.ndarray], np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Close error and OHLC consistency of a batch of windows sent through an encode/decode round trip
+    (`roundtrip_decoded`, then `roundtrip_scores`)."""
+    return roundtrip_scores(raw, roundtrip_decoded(raw, normalise, roundtrip))
+
+
+def candle_shape(raw: np.ndarray, decoded: np.ndarray) -> dict[str, float]:
+    """What a round trip keeps of the other prices and of the candle's shape, windows (N, T, 6) in price units.
+
+    - ``open_error``, ``high_error``, ``low_error``: median over windows of the mean ``|decoded / real - 1|`` of that
+      price, in the window's one-bar close-return stds (the close's, `close_reconstruction_error`, is the gate's);
+    - ``body_size_ratio``: mean ``|log(close / open)|`` decoded over real;
+    - ``body_slope`` and ``close_move_slope``: least-squares slopes of the decoded ``log(close / open)`` and
+      one-bar log close change on the real ones (1: kept; towards 0: lost, decoded candles all wick).
+
+    The body and move figures use the windows whose decoded opens and closes are all positive (a "direct" candle
+    head can decode a non-positive price); ``shape_windows_left_out`` counts the others.
+    """
+    raw, dec = np.asarray(raw, dtype=np.float64), np.asarray(decoded, dtype=np.float64)
+    unit = np.std(np.diff(np.log(raw[..., 3]), axis=1), axis=1)  # (N,) one-bar close-return std
+    ok = unit > 0
+    out: dict[str, float] = {}
+    for k, name in enumerate(("open", "high", "low")):
+        err = np.mean(np.abs(dec[..., k] / raw[..., k] - 1.0), axis=1)
+        out[f"{name}_error"] = float(np.median(err[ok] / unit[ok]))
+
+    def slope(real, dec_):
+        real, dec_ = real.ravel() - real.mean(), dec_.ravel() - dec_.mean()
+        return float((real * dec_).sum() / (real * real).sum())
+
+    pos = (dec[..., [0, 3]] > 0).all(axis=(1, 2))
+    raw, dec = raw[pos], dec[pos]
+    body, body_dec = np.log(raw[..., 3] / raw[..., 0]), np.log(dec[..., 3] / dec[..., 0])
+    move, move_dec = np.diff(np.log(raw[..., 3]), axis=1), np.diff(np.log(dec[..., 3]), axis=1)
+    return out | {
+        "shape_windows_left_out": int((~pos).sum()),
+        "body_size_ratio": float(np.abs(body_dec).mean() / np.abs(body).mean()),
+        "body_slope": slope(body, body_dec),
+        "close_move_slope": slope(move, move_dec),
+    }
 
 
 def median_of_medians(values: Mapping[str, Sequence[float]]) -> tuple[float, dict[str, float]]:

@@ -25,7 +25,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import re
 import shlex
@@ -68,66 +67,6 @@ def code_usage(tok) -> dict:
     return out
 
 
-@functools.cache
-def _raw_windows(n_per_asset: int = 8, bars: int = 96) -> tuple:
-    """The gate's tokenizer windows, raw (N, bars, 6) and normalised (N, bars, 6) float32."""
-    raw, xs, _, _ = G.tokenizer_windows(bars, n_per_asset)
-    return np.stack(raw), np.stack(xs).astype(np.float32)
-
-
-def candle_shape(tok) -> dict:
-    """What the round trip keeps of each price and of the candle's shape, on the gate's windows in price units
-    (decoded through the tokenizer's candle head, as forecasts are):
-
-    - ``open_error``, ``high_error``, ``low_error``: median over windows of the mean ``|decoded / real - 1|`` of that
-      price, in the window's one-bar close-return stds (the gate's close error, per asset then over assets, is
-      computed by the gate itself);
-    - ``body_size_ratio``: mean ``|log(close / open)|`` decoded over real (windows whose decoded open and close
-      are all positive);
-    - ``body_slope`` and ``close_move_slope``: least-squares slopes of the decoded ``log(close / open)`` and
-      one-bar ``log`` close change on the real ones (1: kept; towards 0: lost, decoded candles all wick).
-
-    The synthetic-fidelity discriminator's strongest feature is the body
-    (`benchmarks/quality/synthetic_diagnosis.py`)."""
-    import tokenizer_bias as TB
-
-    from kronos_plugins.preparation import prepare_series
-    from kronos_plugins.validation import KRONOS_COLUMNS
-
-    raw, x = _raw_windows()
-    z = TB.roundtrip(tok, x).astype(np.float64)
-    cols = list(KRONOS_COLUMNS)
-    dec = np.stack(
-        [
-            prepare_series(pd.DataFrame(w, columns=cols), missing_timestamps="constant").denormalise(
-                zi, tok.config.candle_head
-            )
-            for w, zi in zip(raw, z, strict=True)
-        ]
-    )
-    unit = np.std(np.diff(np.log(raw[..., 3]), axis=1), axis=1)  # (N,) one-bar close-return std
-    ok = unit > 0
-    out = {}
-    for k, name in enumerate(("open", "high", "low")):
-        err = np.mean(np.abs(dec[..., k] / raw[..., k] - 1.0), axis=1)
-        out[f"{name}_error"] = float(np.median(err[ok] / unit[ok]))
-
-    def slope(real, decoded):
-        real, decoded = real.ravel() - real.mean(), decoded.ravel() - decoded.mean()
-        return float((real * decoded).sum() / (real * real).sum())
-
-    pos = (dec[..., [0, 3]] > 0).all(axis=(1, 2))  # the direct head can decode a non-positive price
-    raw, dec = raw[pos], dec[pos]
-    body, body_dec = np.log(raw[..., 3] / raw[..., 0]), np.log(dec[..., 3] / dec[..., 0])
-    move, move_dec = np.diff(np.log(raw[..., 3]), axis=1), np.diff(np.log(dec[..., 3]), axis=1)
-    return out | {
-        "shape_windows_left_out": int((~pos).sum()),
-        "body_size_ratio": float(np.abs(body_dec).mean() / np.abs(body).mean()),
-        "body_slope": slope(body, body_dec),
-        "close_move_slope": slope(move, move_dec),
-    }
-
-
 def gate_figures(tok, label: str, per_asset_dir: Path | None, log) -> dict:
     """The gate's tokenizer section on `tok` (gate defaults); per-asset table copied to per_asset_dir."""
     import torch
@@ -144,7 +83,7 @@ def gate_figures(tok, label: str, per_asset_dir: Path | None, log) -> dict:
     close, consistent = res["checks"][0], res["checks"][1]
     return (
         code_usage(tok)
-        | candle_shape(tok)
+        | res["candle_shape"]  # `targets.candle_shape` on the section's own round trip
         | {
             "close_error": close.measured,
             "close_error_p90": float(np.nanquantile(per["median_error"], 0.9)),
@@ -314,7 +253,7 @@ def render(
         "asset then over assets (target <= 0.15); OHLC-consistent decoded candles before repair (target >= 0.99). "
         "Per asset: `per_asset/<variant>.csv`. Code entropy: the entropy in bits of the coarse and of the fine ids "
         "over the same windows' bars (at most the bits of each half): how much of its vocabulary the tokenizer uses. "
-        "Other prices and candle shape (`candle_shape`, the same windows in price units): the median over windows of "
+        "Other prices and candle shape (`targets.candle_shape`, the same windows in price units): the median over windows of "
         "the mean |decoded / real - 1| of open, high and low in one-bar close-return stds; the body |log(close / open)| decoded over "
         "real; the least-squares slopes of the decoded body and one-bar close change on the real ones (1 is kept, 0 "
         "is lost).",

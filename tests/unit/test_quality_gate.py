@@ -192,6 +192,25 @@ def test_roundtrip_figures_with_a_hand_made_encode_decode_stand_in():
         T.roundtrip_figures(raw, normalise, lambda x: x[:, :-1])
 
 
+def test_candle_shape_by_hand_an_exact_decode_keeps_everything_and_a_half_body_is_measured_as_half():
+    raw = np.stack([_window(), _window()])
+    exact = T.candle_shape(raw, raw)
+    assert exact["open_error"] == exact["high_error"] == exact["low_error"] == 0.0
+    assert exact["body_size_ratio"] == exact["body_slope"] == exact["close_move_slope"] == pytest.approx(1.0)
+    assert exact["shape_windows_left_out"] == 0
+    half = raw.copy()
+    half[..., 0] = np.sqrt(raw[..., 0] * raw[..., 3])  # open decoded halfway (in logs) to the close
+    got = T.candle_shape(raw, half)
+    assert got["body_size_ratio"] == pytest.approx(0.5) and got["body_slope"] == pytest.approx(0.5)
+    assert got["close_move_slope"] == pytest.approx(1.0)  # the closes are untouched
+    o, c = raw[0, :, 0], raw[0, :, 3]
+    assert got["open_error"] == pytest.approx(np.mean(np.abs(np.sqrt(c / o) - 1)) / 0.01)  # one-bar std 0.01
+    assert got["high_error"] == got["low_error"] == 0.0
+    negative = half.copy()
+    negative[1, 2, 3] = -1.0  # a non-positive decoded close: that window leaves the body figures
+    assert T.candle_shape(raw, negative)["shape_windows_left_out"] == 1
+
+
 def test_roundtrip_with_the_pipeline_normalisation_is_exact_for_an_identity_codec():
     from kronos_plugins.pipeline import prepare_series
     from kronos_plugins.validation import KRONOS_COLUMNS
