@@ -202,6 +202,25 @@ def training_anchor(model: str | os.PathLike) -> bool:
     return anchor
 
 
+def training_temperature(model: str | os.PathLike) -> float | None:
+    """The sampling temperature a checkpoint's forecasts use by default (``"temperature"`` in its
+    ``bundle.json``, chosen on validation windows like its context and anchor); None when its bundle says
+    nothing and for published checkpoints (sampling's own default, 1). See `KronosPipeline`'s
+    ``default_temperature``."""
+    temperature = _bundle_meta(model).get("temperature")
+    if temperature is None:
+        return None
+    if (
+        isinstance(temperature, bool)
+        or not isinstance(temperature, (int, float))
+        or not 0 < temperature < 1e6
+    ):
+        raise CheckpointError(
+            f"`temperature` in the bundle.json beside `{model}` must be a number > 0, got {temperature!r}."
+        )
+    return float(temperature)
+
+
 def resolve_checkpoint(
     name_or_path: str | os.PathLike, revision: str | None = None, cache_dir: str | os.PathLike | None = None
 ) -> Path:

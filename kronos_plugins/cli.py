@@ -439,7 +439,12 @@ def forecast_main(argv: Sequence[str] | None = None, prog: str = "kronos forecas
         "reported (widen)",
     )
     parser.add_argument("--seed", type=int, default=0, help="random seed: same seed, same paths (default 0)")
-    parser.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (1.0)")
+    parser.add_argument(
+        "--temperature",
+        type=float,
+        default=None,
+        help="sampling temperature (default: the checkpoint's, 1.0 unless its bundle.json names one)",
+    )
     parser.add_argument("--top-p", type=float, default=1.0, help="nucleus sampling threshold (1.0: off)")
     parser.add_argument("--top-k", type=int, default=0, help="top-k sampling (0: off)")
     parser.add_argument(
@@ -518,14 +523,12 @@ def forecast_main(argv: Sequence[str] | None = None, prog: str = "kronos forecas
     from kronos_plugins import Calibrator, CheckpointError, KronosPipeline, SamplingConfig
     from kronos_plugins.validation import KronosInputError
 
+    # the fields given (no --temperature: the checkpoint's default), checked before anything is read
+    sampling = dict(num_samples=args.samples, top_k=args.top_k, top_p=args.top_p, min_p=args.min_p)
+    if args.temperature is not None:
+        sampling["temperature"] = args.temperature
     try:
-        sampling = SamplingConfig(
-            num_samples=args.samples,
-            temperature=args.temperature,
-            top_k=args.top_k,
-            top_p=args.top_p,
-            min_p=args.min_p,
-        )
+        SamplingConfig(**sampling)
     except KronosInputError as err:
         return fail(str(err))
 
@@ -1076,7 +1079,9 @@ def synth_main(argv: Sequence[str] | None = None, prog: str = "kronos-synth") ->
         g.add_argument(
             "--length", type=int, default=None, help="bars per path (default: the real period, at most 250)"
         )
-        g.add_argument("--temperature", type=float, default=1.0)
+        g.add_argument(
+            "--temperature", type=float, default=None, help="default: the checkpoint's (1.0 unless named)"
+        )
         g.add_argument("--top-k", type=int, default=0)
         g.add_argument("--top-p", type=float, default=1.0)
         g.add_argument("--seed", type=int, default=0)
@@ -1132,7 +1137,6 @@ def synth_main(argv: Sequence[str] | None = None, prog: str = "kronos-synth") ->
         import numpy as np
         import pandas as pd
 
-        from kronos_plugins import SamplingConfig
         from kronos_plugins import synthetic as syn
     except ImportError as e:  # pragma: no cover - depends on the environment
         print(f"{prog}: {e}", file=sys.stderr)
@@ -1189,7 +1193,9 @@ def synth_main(argv: Sequence[str] | None = None, prog: str = "kronos-synth") ->
             context,
             n_paths=args.paths,
             length=length,
-            sampling=SamplingConfig(temperature=args.temperature, top_k=args.top_k, top_p=args.top_p),
+            temperature=args.temperature,  # None: the checkpoint's default
+            top_k=args.top_k,
+            top_p=args.top_p,
             seed=args.seed,
             repair=getattr(args, "repair", "clip"),
             lookback=args.lookback,

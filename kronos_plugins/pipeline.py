@@ -36,6 +36,7 @@ from .checkpoints import (
     load_tokenizer,
     training_anchor,
     training_context,
+    training_temperature,
 )
 from .config import SamplingConfig
 from .forecast import KronosForecast
@@ -130,6 +131,11 @@ class KronosPipeline:
         The `anchor` that :meth:`forecast` applies when its caller gives none: move every path by the tokenizer's
         reconstruction error of the context's last close (see :meth:`forecast`). False (published checkpoints)
         is the reference's behaviour; the bundled checkpoint's ``bundle.json`` turns it on.
+    default_temperature : float, optional
+        The sampling temperature that :meth:`forecast` applies when its caller gives none (neither
+        ``temperature=`` nor a ``sampling`` value that sets one): a checkpoint's ``bundle.json`` may name the
+        temperature chosen on validation windows, as it names its context and anchor. None: `SamplingConfig`'s
+        own default, 1 (published checkpoints).
 
     Examples
     --------
@@ -153,6 +159,7 @@ class KronosPipeline:
         max_batch_rows: int = 512,
         default_lookback: int | None = None,
         anchor: bool = False,
+        default_temperature: float | None = None,
     ):
         if model.config.s1_bits != tokenizer.s1_bits or model.config.s2_bits != tokenizer.s2_bits:
             raise ValueError(
@@ -168,6 +175,11 @@ class KronosPipeline:
             else check_positive_int(default_lookback, "default_lookback", minimum=MIN_CONTEXT_BARS)
         )
         self.anchor = check_anchor(anchor, allow_none=False)
+        self.default_temperature = (
+            None
+            if default_temperature is None
+            else SamplingConfig(temperature=default_temperature).temperature
+        )
         self.device = torch.device(device) if device is not None else next(model.parameters()).device
         self.model = model.to(self.device).eval()
         self.tokenizer = tokenizer.to(self.device).eval()
@@ -225,6 +237,7 @@ class KronosPipeline:
         t = _load("tokenizer", tokenizer, revision, cache_dir, dev, load_tokenizer, share_weights)
         kwargs.setdefault("default_lookback", training_context(model))
         kwargs.setdefault("anchor", training_anchor(model))
+        kwargs.setdefault("default_temperature", training_temperature(model))
         return cls(m, t, max_context=max_context, device=dev, **kwargs)
 
     def copy(self) -> KronosPipeline:
@@ -237,7 +250,22 @@ class KronosPipeline:
             max_batch_rows=self.max_batch_rows,
             default_lookback=self.default_lookback,
             anchor=self.anchor,
+            default_temperature=self.default_temperature,
         )
+
+    def resolve_sampling(
+        self, sampling: SamplingConfig | Mapping | None = None, **fields: float | int | None
+    ) -> SamplingConfig:
+        """`SamplingConfig.resolve` with this pipeline's ``default_temperature``: it fills the temperature
+        when neither ``fields["temperature"]`` nor `sampling` (None, or a dict without ``"temperature"``) sets
+        one; a `SamplingConfig` value is taken as it is (its temperature was chosen)."""
+        if (
+            self.default_temperature is not None
+            and fields.get("temperature") is None
+            and (sampling is None or (isinstance(sampling, Mapping) and "temperature" not in sampling))
+        ):
+            fields["temperature"] = self.default_temperature
+        return SamplingConfig.resolve(sampling, **fields)
 
     # ------------------------------------------------------------------------------------------------------------
     def forecast(
@@ -323,7 +351,8 @@ class KronosPipeline:
             the forecast and its pseudo-forecasts.
         sampling : SamplingConfig or dict, optional
             The sampling settings as one value (default `SamplingConfig()`: 100 paths, temperature 1, no
-            filtering); the keywords above override its fields.
+            filtering; the temperature is the pipeline's ``default_temperature`` when it has one and neither
+            this value nor ``temperature=`` sets one); the keywords above override its fields.
         ohlc : {"raise", "widen"}, default="raise"
             A bar whose high is below max(open, close) or whose low is above min(open, close), as real feeds
             sometimes send: ``"raise"`` is a `KronosInputError` naming it; ``"widen"`` keeps open and close,
@@ -379,7 +408,7 @@ class KronosPipeline:
         min_p: float | None = None,
     ) -> ForecastRequest:
         """Check a forecast's settings once and return them as a `ForecastRequest` (see `forecast`)."""
-        sampling = SamplingConfig.resolve(
+        sampling = self.resolve_sampling(
             sampling,
             num_samples=num_samples,
             temperature=temperature,

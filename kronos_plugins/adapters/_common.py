@@ -121,9 +121,15 @@ class KronosSettings:
         return pipe if config is None else Calibrator(pipe, config)
 
     def forecast_kwargs(self, num_samples: int | None = None) -> dict:
-        """Keyword arguments for ``forecaster().forecast`` from these settings (``sampling`` included)."""
+        """Keyword arguments for ``forecaster().forecast`` from these settings (``sampling`` included). The
+        sampling fields travel one by one, so that a field set nowhere keeps the pipeline's default (a
+        checkpoint's ``default_temperature`` among them)."""
         return dict(
-            sampling=self.sampling_config(num_samples),
+            sampling=self.sampling,
+            num_samples=self.num_samples if num_samples is None else num_samples,
+            temperature=self.temperature,
+            top_k=self.top_k,
+            top_p=self.top_p,
             seed=self.seed,
             column_mapping=self.column_mapping,
             lookback=self.lookback,

@@ -15,7 +15,7 @@ import shutil
 import tempfile
 import warnings
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -165,7 +165,10 @@ class KronosPredictor(RepresentablePredictor):
         column_mapping = None if column_mapping is None else dict(column_mapping)
         config = CalibrationConfig.coerce(calibration)
         calibration = None if config is None else config.to_dict()  # JSON-friendly for GluonTS' serde
-        sampling = None if sampling is None else SamplingConfig.resolve(sampling).to_dict()
+        if sampling is not None:  # checked now; a dict keeps only its own fields (a checkpoint's default
+            # temperature still applies to one that sets none), a SamplingConfig all of them
+            checked = SamplingConfig.resolve(sampling)
+            sampling = dict(sampling) if isinstance(sampling, Mapping) else checked.to_dict()
         self.target_columns = None if target_columns is None else list(target_columns)
         self.__init_args__ = OrderedDict(
             prediction_length=prediction_length,

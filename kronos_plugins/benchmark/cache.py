@@ -60,7 +60,9 @@ def checkpoint_identity(checkpoint: str, tokenizer: str | None) -> str:
     """A string that changes when a Kronos checkpoint's files change (part of the cache key).
 
     Local directories contribute each file's size and modification time, ``"bundled"`` the bundled
-    checkpoint's ``SHA256SUMS`` (so retraining it invalidates the cache), hub ids their name.
+    checkpoint's ``SHA256SUMS`` (so retraining it invalidates the cache), hub ids their name; a bundle's
+    ``bundle.json`` (beside a ``model/`` directory, or the bundled one's) its text, since the defaults it
+    names (context, anchor, temperature) change the paths of a setting left at null.
     """
     import kronos_plugins
 
@@ -71,8 +73,11 @@ def checkpoint_identity(checkpoint: str, tokenizer: str | None) -> str:
         if ref == "bundled":
             from kronos_plugins import checkpoints
 
-            sums = Path(getattr(checkpoints, "BUNDLED_DIR", "")) / "SHA256SUMS"
+            bundled = Path(getattr(checkpoints, "BUNDLED_DIR", ""))
+            sums, meta = bundled / "SHA256SUMS", bundled / "bundle.json"
             parts.append("bundled:" + (sums.read_text(encoding="utf-8") if sums.is_file() else "missing"))
+            if meta.is_file():
+                parts.append("bundle.json:" + meta.read_text(encoding="utf-8"))
             continue
         path = Path(str(ref))
         if path.is_dir():
@@ -80,6 +85,9 @@ def checkpoint_identity(checkpoint: str, tokenizer: str | None) -> str:
                 if f.is_file():
                     st = f.stat()
                     parts.append(f"{f.name}:{st.st_size}:{st.st_mtime_ns}")
+            meta = path.parent / "bundle.json"
+            if path.name == "model" and meta.is_file():
+                parts.append("bundle.json:" + meta.read_text(encoding="utf-8"))
         else:
             parts.append(str(ref))
     return "|".join(parts)

@@ -34,16 +34,34 @@ class _Kronos:
         self.tokenizer = None if tokenizer == "bundled" else tokenizer
         self.max_context = max_context
         self.device = device
-        self.temperature = temperature
+        self.temperature = (
+            temperature  # None: the checkpoint's default (`KronosPipeline.default_temperature`)
+        )
         self.top_k = top_k
         self.top_p = top_p
+        self.min_p = min_p
         self.lookback = lookback
-        from kronos_plugins import SamplingConfig
-
-        self.sampling = SamplingConfig(temperature=temperature, top_k=top_k, top_p=top_p, min_p=min_p)
+        self._sampling = None
         self.name = f"kronos[{self.interface}]"
         self.anchor = None  # None: the checkpoint's default (`KronosPipeline.anchor`)
         self._pipe = None
+
+    @property
+    def sampling(self):
+        """The sampling settings of every call: the suite's, with the checkpoint's default temperature (read
+        from its ``bundle.json``, without loading weights) where the suite names none."""
+        if self._sampling is None:
+            from kronos_plugins import SamplingConfig
+            from kronos_plugins.checkpoints import checkpoint_pair, training_temperature
+
+            temperature = self.temperature
+            if temperature is None:
+                model, _, _ = checkpoint_pair(self.model_arg, self.tokenizer)
+                temperature = training_temperature(model) or 1.0
+            self._sampling = SamplingConfig(
+                temperature=temperature, top_k=self.top_k, top_p=self.top_p, min_p=self.min_p
+            )
+        return self._sampling
 
     @property
     def model_arg(self) -> str | None:

@@ -50,7 +50,11 @@ def kronos_settings() -> dict[str, Setting]:
         "tokenizer": Setting(None, text(optional=True), "a tokenizer directory or hub id (or null)"),
         "max_context": Setting(None, int_at_least(1, optional=True), "a positive integer (or null)"),
         "device": Setting("cpu", text(), "a torch device such as 'cpu'"),
-        "temperature": Setting(1.0, float_in(0.0, float("inf")), "a float > 0"),
+        "temperature": Setting(
+            None,
+            lambda v: v is None or float_in(0.0, float("inf"))(v),
+            "a float > 0 (or null: the checkpoint's default, 1.0 unless its bundle.json names one)",
+        ),
         "top_k": Setting(0, int_at_least(0), "an integer >= 0 (0: off)"),
         "top_p": Setting(1.0, float_in(0.0, 1.0), "a float in (0, 1]"),
         "min_p": Setting(0.0, lambda v: float_in(0.0, 1.0, lo_open=False)(v) and v < 1, "a float in [0, 1)"),

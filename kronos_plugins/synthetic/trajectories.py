@@ -406,7 +406,8 @@ def generate_trajectories(
         Bars per path; may exceed the model's ``max_context`` (the pipeline slides its window, which
         re-encodes the window at every step past it and is slower).
     temperature, top_k, top_p : optional
-        Sampling settings; each one given replaces that field of `sampling` (defaults 1.0, 0, 1.0). Low
+        Sampling settings; each one given replaces that field of `sampling` (defaults: the pipeline's
+        ``default_temperature``, else 1.0; 0; 1.0). Low
         temperature / top_p give smoother, calmer paths; high values rougher and eventually explosive ones
         (see `kronos_plugins.synthetic.fidelity.sampling_sweep`).
     seed : int, optional
@@ -449,10 +450,10 @@ def generate_trajectories(
     if item_ids is None:
         ids = [f.attrs.get("asset_id", i) if isinstance(f, pd.DataFrame) else i for i, f in enumerate(frames)]
         item_ids = ids if len(set(map(str, ids))) == len(ids) else list(range(len(frames)))
-    sampling = SamplingConfig.resolve(
+    pipe = load_pipeline(pipeline)
+    sampling = pipe.resolve_sampling(  # the checkpoint's default temperature where none is given
         sampling, num_samples=n_paths, temperature=temperature, top_k=top_k, top_p=top_p
     )
-    pipe = load_pipeline(pipeline)
     fc = pipe.forecast(
         frames,
         horizon=length,

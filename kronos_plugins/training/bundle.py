@@ -47,14 +47,20 @@ def bundle_run(
     *,
     context: int | None = None,
     anchor: bool = False,
+    temperature: float | None = None,
 ) -> Path:
     """Copy a completed run's checkpoints into `dest` with a model card and checksums; return `dest`.
 
     `context` sets the bundle's default forecast context (bars); None keeps the training windows' context.
     `anchor` writes ``"anchor": true`` into ``bundle.json``, so that the bundle's forecasts are anchored by
-    default (`KronosPipeline.forecast`'s ``anchor``). Choose both on validation windows
-    (``benchmarks/suites/select-defaults.yaml``, ``select-anchor.yaml``), never on held-out ones.
+    default (`KronosPipeline.forecast`'s ``anchor``). `temperature` writes ``"temperature"`` into it, the
+    sampling temperature of every forecast and synthetic path that names none (`KronosPipeline`'s
+    ``default_temperature``); None leaves sampling's own default, 1. Choose them on validation windows
+    (``benchmarks/suites/select-defaults.yaml``, ``select-anchor.yaml``, ``select-v4-tokenizer.yaml``), never on
+    held-out ones.
     """
+    if temperature is not None and not 0 < float(temperature) < 1e6:
+        raise ValueError(f"temperature={temperature} must be a number > 0.")
     run = Path(run_dir)
     summary_file = run / "training_summary.json"
     if not summary_file.is_file():
@@ -81,6 +87,7 @@ def bundle_run(
         "max_context": summary["recommended_max_context"],
         "context": _default_context(summary),
         **({"anchor": True} if anchor else {}),
+        **({"temperature": float(temperature)} if temperature is not None else {}),
         "created": summary["created"],
         "command": summary["command"],
         "seed": summary["seed"],
@@ -91,7 +98,14 @@ def bundle_run(
     }
     (out / "bundle.json").write_text(json.dumps(meta, indent=2) + "\n")
     shutil.copyfile(run / "losses.png", out / "losses.png")
-    (out / "MODEL_CARD.md").write_text(_model_card(summary, total))
+    card = _model_card(summary, total)
+    if temperature is not None:
+        line = (
+            f"- **Sampling temperature:** {float(temperature):g} by default (`bundle.json`; chosen on the validation "
+            "part's windows); `temperature=` overrides it.\n"
+        )
+        card = card.replace("- **Use:**", line + "- **Use:**", 1)
+    (out / "MODEL_CARD.md").write_text(card)
     _write_sums(out)
     return out
 
@@ -217,6 +231,12 @@ def main(argv=None) -> int:
         help="anchor the bundle's forecasts by default (chosen on validation windows); default: off",
     )
     ap.add_argument(
+        "--temperature",
+        type=float,
+        default=None,
+        help="default sampling temperature (chosen on validation windows); default: none (sampling's 1.0)",
+    )
+    ap.add_argument(
         "--replace-tokenizer",
         action="store_true",
         help="RUN_DIR is a decoder-only tokenizer run: swap the bundle's tokenizer for it, keep the model",
@@ -226,7 +246,9 @@ def main(argv=None) -> int:
         out = replace_tokenizer(args.run_dir, args.dest)
         print(f"replaced the tokenizer of {out} with {args.run_dir}/tokenizer")
         return 0
-    out = bundle_run(args.run_dir, args.dest, context=args.context, anchor=args.anchor)
+    out = bundle_run(
+        args.run_dir, args.dest, context=args.context, anchor=args.anchor, temperature=args.temperature
+    )
     print(f"bundled {args.run_dir} -> {out}")
     return 0
 

@@ -102,6 +102,19 @@ def test_an_anchored_bundle_anchors_its_forecasts_by_default(fake_run, tmp_path)
     assert training_anchor(anchored / "model") is True
 
 
+def test_a_temperature_chosen_at_bundling_is_written_and_checked(fake_run, tmp_path):
+    from kronos_plugins.checkpoints import training_temperature
+
+    plain = bundle_run(fake_run, tmp_path / "plain")
+    hot = bundle_run(fake_run, tmp_path / "hot", temperature=1.4)
+    assert "temperature" not in json.loads((plain / "bundle.json").read_text())
+    assert json.loads((hot / "bundle.json").read_text())["temperature"] == 1.4
+    assert "Sampling temperature:** 1.4 by default" in (hot / "MODEL_CARD.md").read_text()
+    assert training_temperature(plain / "model") is None and training_temperature(hot / "model") == 1.4
+    with pytest.raises(ValueError, match="temperature=0 must be a number > 0"):
+        bundle_run(fake_run, tmp_path / "bad", temperature=0)
+
+
 def test_the_model_card_names_the_runs_a_warm_started_stage_continued_from(fake_run, tmp_path):
     summary = json.loads((fake_run / "training_summary.json").read_text())
     earlier = tmp_path / "earlier"

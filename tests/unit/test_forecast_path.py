@@ -222,7 +222,12 @@ def test_sampling_travels_as_one_value_and_keywords_override_it(tiny_pipeline, o
     with pytest.raises(KronosInputError, match="unknown fields"):
         tiny_pipeline.forecast(ctx, 3, sampling={"temp": 1.0})
     settings = KronosSettings(sampling=cfg, top_k=3)
-    assert settings.forecast_kwargs(num_samples=7)["sampling"] == SamplingConfig(7, 0.8, 3, 0.9)
+    assert settings.sampling_config(7) == SamplingConfig(7, 0.8, 3, 0.9)
+    # the adapters' call (fields one by one, so that a checkpoint's default temperature can apply) gives the
+    # paths of that one value
+    via_adapter = tiny_pipeline.forecast(ctx, 3, **{**settings.forecast_kwargs(num_samples=7), "seed": 1})
+    by_config = tiny_pipeline.forecast(ctx, 3, sampling=SamplingConfig(7, 0.8, 3, 0.9), seed=1)
+    np.testing.assert_array_equal(via_adapter.samples, by_config.samples)
 
 
 # ------------------------------------------------------------------------------------------------------------

@@ -175,6 +175,14 @@ def test_suite_files_validate_and_fill_defaults(tmp_path):
     assert full.n_origins == 24 and default.n_origins < full.n_origins
     recorded = json.loads((ROOT / "benchmarks/results/full/run.json").read_text(encoding="utf-8"))
     keep = lambda d: {k: v for k, v in d.items() if k not in ("name", "source")}  # noqa: E731
+    # recorded when `temperature` defaulted to 1.0; it now defaults to null, the checkpoint's default, and the
+    # bundled checkpoint names none, so null samples at 1.0 as recorded
+    from kronos_plugins.checkpoints import checkpoint_pair, training_temperature
+
+    assert training_temperature(checkpoint_pair(None, None)[0]) is None
+    for m in recorded["suite_settings"]["models"]:
+        if m["settings"].get("checkpoint") == "bundled" and m["settings"].get("temperature") == 1.0:
+            m["settings"]["temperature"] = None
     assert keep(json.loads(json.dumps(full.to_dict(), default=str))) == keep(recorded["suite_settings"])
     smoke = load_suite(SUITES / "smoke.yaml", overrides={"origins.n": 2})
     assert smoke.n_origins == 2
