@@ -281,12 +281,20 @@ bench-v3-tokenizer: $(VENV)/.stamp-bench
 		--models last-d128-lb32,last-d128-tok3-lb32,last-d128-lb64,last-d128-tok3-lb64,hist-vol-rw --out benchmarks/results/quality/v3_tokenizer/validation/drift
 
 # the two models on tokenizer v4's tokens (make train-v4-tokenizer-d128 train-v4-tokenizer-mini): learning curves, the
-# validation sweep of the declared rule and the medians' drift; results in benchmarks/results/quality/v4_model/
+# validation sweep of the declared rule, the medians' drift, and the synthetic diagnosis of both at temperature 1 and at
+# the temperature the rule chose for each (candidate bundles in runs/candidates/); results in
+# benchmarks/results/quality/v4_model/
 bench-v4-model: $(VENV)/.stamp-bench
 	$(PY) benchmarks/quality/learning_curves.py "runs/v4-tokenizer-d128=1.30M" "runs/v4-tokenizer-mini=4.11M" --out benchmarks/results/quality/v4_model/curves
 	$(VENV)/bin/kronos-bench run benchmarks/suites/select-v4-tokenizer.yaml --out benchmarks/results/quality/v4_model/validation
 	$(PY) benchmarks/quality/drift.py --results benchmarks/results/quality/v4_model/validation \
 		--models v4-d128-lb32,v4-d128-lb64,v4-mini-lb32,v4-mini-lb64,hist-vol-rw --out benchmarks/results/quality/v4_model/validation/drift
+	$(PY) -m kronos_plugins.training.bundle runs/v4-tokenizer-d128 --dest runs/candidates/v4-d128-lb32 --context 32 --anchor
+	$(PY) -m kronos_plugins.training.bundle runs/v4-tokenizer-d128 --dest runs/candidates/v4-d128-lb32-t14 --context 32 --anchor --temperature 1.4
+	$(PY) -m kronos_plugins.training.bundle runs/v4-tokenizer-mini --dest runs/candidates/v4-mini-lb32 --context 32 --anchor
+	$(PY) -m kronos_plugins.training.bundle runs/v4-tokenizer-mini --dest runs/candidates/v4-mini-lb32-t13 --context 32 --anchor --temperature 1.3
+	for c in v4-d128-lb32 v4-d128-lb32-t14 v4-mini-lb32 v4-mini-lb32-t13; do \
+		$(PY) benchmarks/quality/synthetic_diagnosis.py --checkpoint runs/candidates/$$c --out benchmarks/results/quality/v4_model/synthetic_diagnosis/$$c || exit 1; done
 
 # cross-sectional IC / RankIC and costed portfolios on the split's two reserved universes (16.7-19.4 min with model v2 on 2
 # shared cores; needs `make data` for the Philippine stocks); results in benchmarks/results/cross_sectional/
