@@ -76,7 +76,7 @@ class KronosModel(GlobalForecastingModel):
         too. Any value here raises `KronosInputError`, instead of being silently ignored.
     temperature, top_k, top_p : float, int, float, optional
         Sampling settings (see `kronos_plugins.config.SamplingConfig`); each one given replaces that field of
-        `sampling` (defaults 1.0, 0, 1.0).
+        `sampling` (defaults: the checkpoint's temperature, 1.0 unless its ``bundle.json`` names one; 0; 1.0).
     seed : int, optional
         Seed of the sample paths. Series ``i`` of one `predict` call, sample ``j`` uses the stream
         (seed, i, j), so a series predicted alone (or first) gets exactly the paths of

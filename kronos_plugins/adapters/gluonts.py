@@ -77,7 +77,7 @@ class KronosPredictor(RepresentablePredictor):
         Sample paths per entry (`predict` can override it); replaces ``sampling.num_samples`` (default 100).
     temperature, top_k, top_p : optional
         Sampling settings (see `kronos_plugins.config.SamplingConfig`); each one given replaces that field of
-        `sampling` (defaults 1.0, 0, 1.0).
+        `sampling` (defaults: the checkpoint's temperature, 1.0 unless its ``bundle.json`` names one; 0; 1.0).
     seed : int, optional
         Same seed, same forecasts. Entry ``p`` of the dataset (0-based, in iteration order) gets the paths of
         series ``p`` of one ``KronosPipeline.forecast(all_frames, seed=seed)`` call, whatever `batch_size` is

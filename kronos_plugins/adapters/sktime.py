@@ -83,7 +83,8 @@ class KronosForecaster(_BaseForecaster):
         Sample paths drawn per series (None: ``sampling.num_samples``, 100 by default); quantiles and the
         distribution are empirical over these paths.
     temperature : float, default=None
-        Sampling temperature (None: ``sampling.temperature``, 1.0 by default).
+        Sampling temperature (None: ``sampling.temperature`` if it sets one, else the checkpoint's default, 1.0 unless
+        its ``bundle.json`` names one).
     top_k : int, default=None
         Keep the ``top_k`` most likely tokens at each step (0: all; 1: greedy; None: ``sampling.top_k``).
     top_p : float, default=None
