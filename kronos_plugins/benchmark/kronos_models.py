@@ -34,9 +34,7 @@ class _Kronos:
         self.tokenizer = None if tokenizer == "bundled" else tokenizer
         self.max_context = max_context
         self.device = device
-        self.temperature = (
-            temperature  # None: the checkpoint's default (`KronosPipeline.default_temperature`)
-        )
+        self.temperature = temperature  # None: the checkpoint's default
         self.top_k = top_k
         self.top_p = top_p
         self.min_p = min_p
@@ -48,18 +46,11 @@ class _Kronos:
 
     @property
     def sampling(self):
-        """The sampling settings of every call: the suite's, with the checkpoint's default temperature (read
-        from its ``bundle.json``, without loading weights) where the suite names none."""
+        """The sampling settings of every call: the suite's, resolved by the pipeline, so that a temperature the
+        suite leaves at null is the checkpoint's default (`KronosPipeline.default_temperature`)."""
         if self._sampling is None:
-            from kronos_plugins import SamplingConfig
-            from kronos_plugins.checkpoints import checkpoint_pair, training_temperature
-
-            temperature = self.temperature
-            if temperature is None:
-                model, _, _ = checkpoint_pair(self.model_arg, self.tokenizer)
-                temperature = training_temperature(model) or 1.0
-            self._sampling = SamplingConfig(
-                temperature=temperature, top_k=self.top_k, top_p=self.top_p, min_p=self.min_p
+            self._sampling = self.pipeline().resolve_sampling(
+                {"top_k": self.top_k, "top_p": self.top_p, "min_p": self.min_p}, temperature=self.temperature
             )
         return self._sampling
 
