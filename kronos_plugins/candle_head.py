@@ -16,7 +16,17 @@ repair (`kronos_plugins.candles.widen` is never needed). The tokenizer is traine
 (`wick_bars`, in normalised units, so its reconstruction loss is the reference's), which is why the map needs
 the window's statistics: they are an input of the head, as they are of the denormalisation.
 
-Two forms of the one map: `wick_bars` (torch, normalised units; training and the round trip) and
+The ``"wicks-floor"`` head is the wicks head with volume and amount non-negative by construction as well: with
+``v`` the plain denormalised volume (or amount) and ``s`` its spread,
+
+    volume = s * softplus(v / s),
+
+a smooth floor at zero that leaves any volume well above one spread as it was (softplus(u) - u < 0.007 for
+u > 5). A decoder trained for the plain map therefore starts close to its optimum under this one, and sampled
+paths no longer need `kronos_plugins.synthetic` to repair negative volumes. Both heads read the same decoder
+outputs, so a ``"wicks-floor"`` decoder, too, can be fitted to an existing model's tokens.
+
+Two forms of each map: `wick_bars` (torch, normalised units; training and the round trip) and
 `wick_prices` (numpy float64, price units; what forecasts return, where the guarantee must hold exactly).
 The encoder and the token ids do not depend on the head, so a ``"wicks"`` decoder can be trained for the
 tokens of an existing model without retraining the model.
@@ -28,18 +38,52 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-__all__ = ["CANDLE_HEADS", "check_head", "wick_bars", "wick_prices"]
+__all__ = [
+    "CANDLE_HEADS",
+    "check_head",
+    "floor_bars",
+    "floor_prices",
+    "head_bars",
+    "head_prices",
+    "wick_bars",
+    "wick_prices",
+]
 
 #: The decoder output conventions a tokenizer config may name.
-CANDLE_HEADS = ("direct", "wicks")
+CANDLE_HEADS = ("direct", "wicks", "wicks-floor")
 
-_O, _H, _L, _C = 0, 1, 2, 3
+_O, _H, _L, _C, _V, _A = 0, 1, 2, 3, 4, 5
 
 
 def check_head(head: str) -> str:
     if head not in CANDLE_HEADS:
         raise ValueError(f"`candle_head` must be one of {list(CANDLE_HEADS)}, got {head!r}.")
     return head
+
+
+def head_bars(
+    z: torch.Tensor, head: str, mean: torch.Tensor | None, spread: torch.Tensor | None
+) -> torch.Tensor:
+    """Normalised bars from decoder output `z` (..., T, 6) under candle head `head` (training's form): `z` itself
+    for ``"direct"``, else through `wick_bars` (and `floor_bars` for ``"wicks-floor"``), which need the window
+    statistics `mean` and `spread` (..., 6)."""
+    if check_head(head) == "direct":
+        return z
+    if mean is None or spread is None:
+        raise ValueError(
+            f"a {head!r} candle head needs the windows' normalisation statistics (mean and std + eps)."
+        )
+    bars = wick_bars(z, mean, spread)
+    return floor_bars(bars, mean, spread) if head == "wicks-floor" else bars
+
+
+def head_prices(z: np.ndarray, prices: np.ndarray, spread: np.ndarray, head: str) -> np.ndarray:
+    """Price-unit bars under candle head `head` (forecasts' form): `prices` (the plain denormalisation of `z`)
+    for ``"direct"``, else through `wick_prices` (and `floor_prices` for ``"wicks-floor"``)."""
+    if check_head(head) == "direct":
+        return prices
+    out = wick_prices(z, prices, spread)
+    return floor_prices(out, spread) if head == "wicks-floor" else out
 
 
 def wick_bars(z: torch.Tensor, mean: torch.Tensor, spread: torch.Tensor) -> torch.Tensor:
@@ -74,4 +118,20 @@ def wick_prices(z: np.ndarray, prices: np.ndarray, spread: np.ndarray) -> np.nda
     o, c = out[..., _O], out[..., _C]
     out[..., _H] = np.maximum(o, c) + np.logaddexp(0.0, z[..., _H]) * spread[_H]
     out[..., _L] = np.minimum(o, c) - np.logaddexp(0.0, z[..., _L]) * spread[_L]
+    return out
+
+
+def floor_bars(bars: torch.Tensor, mean: torch.Tensor, spread: torch.Tensor) -> torch.Tensor:
+    """`bars` (..., T, 6, normalised) with volume and amount floored at zero volume by ``s * softplus(v / s)``
+    (module docstring), in normalised units: ``softplus(x + m / s) - m / s`` for a column with mean ``m``."""
+    offset = (mean / spread).unsqueeze(-2)[..., _V:]  # (..., 1, 2): zero volume sits at -offset
+    floored = F.softplus(bars[..., _V:] + offset) - offset
+    return torch.cat([bars[..., :_V], floored], dim=-1)
+
+
+def floor_prices(prices: np.ndarray, spread: np.ndarray) -> np.ndarray:
+    """Price-unit `prices` (..., 6) with volume and amount ``s * softplus(v / s)`` (float64): never negative."""
+    out = np.array(prices, dtype=np.float64, copy=True)
+    s = np.asarray(spread, dtype=np.float64)[_V:]
+    out[..., _V:] = np.logaddexp(0.0, out[..., _V:] / s) * s
     return out

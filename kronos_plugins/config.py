@@ -44,7 +44,8 @@ class KronosTokenizerConfig:
     zeta: float = 0.05  # weight of the entropy penalty
     group_size: int = 4  # sub-code group size of the soft entropy
     # what the decoder's outputs mean (`kronos_plugins.candle_head`): "direct" bars as in the reference, or
-    # "wicks": high/low as wicks around open/close, so decoded candles are consistent by construction
+    # "wicks": high/low as wicks around open/close, so decoded candles are consistent by construction;
+    # "wicks-floor": the same with volume and amount non-negative by construction
     candle_head: str = "direct"
     # training only: bits per group of the quantiser's codebook entropy. 1 (the reference's): the entropy of each
     # bit's batch-average, which a set of correlated bits maximises as well as independent ones; g > 1: the

@@ -44,7 +44,7 @@ import pandas as pd
 import torch
 
 from .calendar import infer_future_timestamps, time_features
-from .candle_head import check_head, wick_prices
+from .candle_head import head_prices
 from .columns import complete_volume_amount
 from .validation import KRONOS_COLUMNS, KronosInputError, validate_context
 
@@ -268,12 +268,11 @@ class PreparedContext:
         """Decoded bars (..., 6) back to price units (float64).
 
         `candle_head` is the decoding tokenizer's (`kronos_plugins.candle_head`): with ``"wicks"`` the high and
-        low outputs are wicks around open and close, and the candles come back consistent by construction.
+        low outputs are wicks around open and close, and the candles come back consistent by construction
+        (``"wicks-floor"``: volume and amount non-negative as well).
         """
         prices = (np.asarray(z, dtype=np.float64) * (self.std + STD_EPS) + self.mean) * self.scales
-        if check_head(candle_head) == "wicks":
-            prices = wick_prices(z, prices, (self.std + STD_EPS) * self.scales)
-        return prices
+        return head_prices(z, prices, (self.std + STD_EPS) * self.scales, candle_head)
 
 
 def prepare_window(

@@ -515,6 +515,7 @@ def tokenizer_section(args, pipe, out: Path, log) -> dict:
         "candle_shape": T.candle_shape(
             raw, decoded
         ),  # info: the other prices and the body (tokenizer_sweep.py)
+        "volume_shape": T.volume_shape(raw, decoded),  # info: negative volumes, volume error and correlation
     }
 
 

@@ -43,6 +43,7 @@ __all__ = [
     "ohlc_consistent",
     "overall",
     "repaired_bars",
+    "volume_shape",
     "roundtrip_decoded",
     "roundtrip_figures",
     "roundtrip_scores",
@@ -340,6 +341,32 @@ def candle_shape(raw: np.ndarray, decoded: np.ndarray) -> dict[str, float]:
         "body_size_ratio": float(np.abs(body_dec).mean() / np.abs(body).mean()),
         "body_slope": slope(body, body_dec),
         "close_move_slope": slope(move, move_dec),
+    }
+
+
+def volume_shape(raw: np.ndarray, decoded: np.ndarray) -> dict[str, float]:
+    """What a round trip keeps of volume and amount, windows (N, T, 6) in price units.
+
+    - ``volume_negative_share``: the share of decoded bars whose volume or amount is negative (a path sampled
+      from such tokens needs the bar repaired, `kronos_plugins.synthetic`);
+    - ``volume_error``: median over windows of the mean ``|decoded - real|`` volume over the window's mean real
+      volume (windows with no volume left out);
+    - ``volume_corr``: median over windows of the correlation of decoded and real volume (windows where either
+      is constant left out; 1: every rise and fall kept).
+    """
+    raw, dec = np.asarray(raw, dtype=np.float64), np.asarray(decoded, dtype=np.float64)
+    v, v_dec = raw[..., 4], dec[..., 4]
+    level = v.mean(axis=1)
+    has = level > 0
+    err = np.abs(v_dec - v).mean(axis=1)[has] / level[has]
+    vc, dc = v - v.mean(axis=1, keepdims=True), v_dec - v_dec.mean(axis=1, keepdims=True)
+    den = np.sqrt((vc * vc).sum(axis=1) * (dc * dc).sum(axis=1))
+    varies = den > 0
+    corr = (vc * dc).sum(axis=1)[varies] / den[varies]
+    return {
+        "volume_negative_share": float((dec[..., 4:] < 0).any(axis=-1).mean()),
+        "volume_error": float(np.median(err)) if err.size else float("nan"),
+        "volume_corr": float(np.median(corr)) if corr.size else float("nan"),
     }
 
 

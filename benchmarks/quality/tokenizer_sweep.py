@@ -84,6 +84,7 @@ def gate_figures(tok, label: str, per_asset_dir: Path | None, log) -> dict:
     return (
         code_usage(tok)
         | res["candle_shape"]  # `targets.candle_shape` on the section's own round trip
+        | res["volume_shape"]  # `targets.volume_shape`, the same
         | {
             "close_error": close.measured,
             "close_error_p90": float(np.nanquantile(per["median_error"], 0.9)),
@@ -256,7 +257,9 @@ def render(
         "Other prices and candle shape (`targets.candle_shape`, the same windows in price units): the median over windows of "
         "the mean |decoded / real - 1| of open, high and low in one-bar close-return stds; the body |log(close / open)| decoded over "
         "real; the least-squares slopes of the decoded body and one-bar close change on the real ones (1 is kept, 0 "
-        "is lost).",
+        "is lost). Volume (`targets.volume_shape`): the share of decoded bars with a negative volume or amount; "
+        "the median over windows of the mean |decoded - real| volume over the window's mean volume; the median "
+        "over windows of the correlation of decoded and real volume.",
         f"- **variants**: {variants}",
     ]
     if note:
@@ -265,8 +268,9 @@ def render(
         "",
         "| variant | bits | d_model | params | steps | train min | val loss | val recon | close error (median) "
         "| close error (assets' p90) | OHLC-consistent | code entropy, coarse + fine (bits) "
-        "| open / high / low error (window median) | body size, decoded / real | body slope | close move slope |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| open / high / low error (window median) | body size, decoded / real | body slope | close move slope "
+        "| negative volume | volume error | volume corr |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
@@ -276,7 +280,8 @@ def render(
             f"{_f(r.get('s1_entropy_bits'), '{:.1f}')} + {_f(r.get('s2_entropy_bits'), '{:.1f}')} | "
             + " / ".join(_f(r.get(f"{k}_error")) for k in ("open", "high", "low"))
             + f" | {_f(r.get('body_size_ratio'), '{:.2f}')} | {_f(r.get('body_slope'), '{:.2f}')} | "
-            f"{_f(r.get('close_move_slope'), '{:.2f}')} |"
+            f"{_f(r.get('close_move_slope'), '{:.2f}')} | {_f(r.get('volume_negative_share'), '{:.4f}')} | "
+            f"{_f(r.get('volume_error'))} | {_f(r.get('volume_corr'))} |"
         )
     if curve:
         cdf = pd.DataFrame(curve)

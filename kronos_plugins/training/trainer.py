@@ -47,7 +47,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader
 
-from ..candle_head import wick_bars
+from ..candle_head import head_bars
 from ..checkpoints import CONFIG_NAME, load_model, load_tokenizer, resolve_checkpoint, save_checkpoint
 from ..model import Kronos
 from ..preparation import CLIP, check_price_centre
@@ -146,17 +146,17 @@ def tokenizer_loss(
     alone, z from all bits).
 
     `feature_weights` (6 numbers, rescaled to mean 1) weigh each feature's squared error in both MSE terms;
-    None weighs them equally (the published recipe). A tokenizer with the ``"wicks"`` candle head decodes
-    through `kronos_plugins.candle_head.wick_bars`, which needs the windows' `stats` (B, 2, 6): means and
-    ``std + eps``, as `WindowDataset` items carry them.
+    None weighs them equally (the published recipe). A tokenizer with a ``"wicks"`` or ``"wicks-floor"`` candle
+    head decodes through `kronos_plugins.candle_head.head_bars`, which needs the windows' `stats` (B, 2, 6):
+    means and ``std + eps``, as `WindowDataset` items carry them.
     """
     (z_pre, z), bsq_loss, _, _ = tokenizer(x)
     head = getattr(tokenizer, "module", tokenizer).config.candle_head  # DDP wraps the tokenizer
-    if head == "wicks":
+    if head != "direct":
         if stats is None:
-            raise ValueError("a 'wicks' candle head needs the windows' normalisation `stats` (B, 2, 6).")
-        z_pre = wick_bars(z_pre, stats[:, 0], stats[:, 1])
-        z = wick_bars(z, stats[:, 0], stats[:, 1])
+            raise ValueError(f"a {head!r} candle head needs the windows' normalisation `stats` (B, 2, 6).")
+        z_pre = head_bars(z_pre, head, stats[:, 0], stats[:, 1])
+        z = head_bars(z, head, stats[:, 0], stats[:, 1])
     if feature_weights is None:
         recon_pre, recon_all = F.mse_loss(z_pre, x), F.mse_loss(z, x)
     else:

@@ -1,5 +1,6 @@
 """The "wicks" candle head: decoded candles consistent by construction, the same map in both forms, and
-decoder-only training that keeps an existing model's token ids (issue 15, item 1)."""
+decoder-only training that keeps an existing model's token ids (issue 15, item 1); the "wicks-floor" head: the
+same with volume and amount non-negative by construction."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 import torch
 
 from kronos_plugins import KronosPipeline
-from kronos_plugins.candle_head import wick_bars, wick_prices
+from kronos_plugins.candle_head import head_bars, wick_bars, wick_prices
 from kronos_plugins.candles import consistent
 from kronos_plugins.checkpoints import load_model, load_tokenizer, save_checkpoint
 from kronos_plugins.config import KronosTokenizerConfig
@@ -100,6 +101,65 @@ def test_a_pipeline_with_a_wicks_tokenizer_forecasts_only_consistent_candles():
     np.testing.assert_allclose(out["wicks"][..., [0, 3]], out["direct"][..., [0, 3]], rtol=1e-6)
 
 
+def test_floor_head_volumes_are_never_negative_and_far_from_zero_are_the_plain_ones():
+    rng = np.random.default_rng(2)
+    for trial in range(20):
+        ctx = _context(rng)
+        z = rng.normal(0.0, 3.0, size=(60, 6))
+        z[:5, 4:] = -800.0  # far below zero volume: the softplus underflows to exactly 0, never below
+        z[5:10, 4:] = 60.0
+        floor, wicks = ctx.denormalise(z, "wicks-floor"), ctx.denormalise(z, "wicks")
+        assert (floor[:, 4:] >= 0).all(), trial
+        assert (wicks[:, 4:] < 0).any(), trial  # the same outputs read the wicks head's way
+        np.testing.assert_array_equal(floor[:, :4], wicks[:, :4])  # prices untouched
+        assert consistent(floor[:, :4]).all()
+        assert (floor[:5, 4:] == 0).all()
+        # by hand: s * log(1 + exp(v / s)), v the plain volume and s its spread
+        s = ctx.std[4] + STD_EPS
+        for row in range(10, 60):
+            v = wicks[row, 4]
+            assert floor[row, 4] == pytest.approx(s * np.logaddexp(0.0, v / s), rel=1e-12), (trial, row)
+        # volumes more than 10 spreads above zero keep their value to 5e-5 of a spread
+        far = wicks[:, 4] > 10 * s
+        assert far.any()
+        np.testing.assert_allclose(floor[far, 4], wicks[far, 4], rtol=0, atol=5e-5 * s)
+
+
+def test_the_floor_heads_training_map_and_price_map_are_the_same_map():
+    rng = np.random.default_rng(3)
+    ctx = _context(rng)
+    z = rng.normal(0.0, 2.0, size=(3, 40, 6))
+    z[..., 4:] -= 4.0  # many volumes below zero before the floor
+    mean = torch.tensor(ctx.mean).expand(3, 6)
+    spread = torch.tensor(ctx.std + STD_EPS).expand(3, 6)
+    bars = head_bars(torch.tensor(z), "wicks-floor", mean, spread).numpy()
+    np.testing.assert_allclose(ctx.denormalise(bars), ctx.denormalise(z, "wicks-floor"), rtol=1e-12)
+    assert (ctx.denormalise(z, "wicks")[..., 4:] < 0).any()
+    with pytest.raises(ValueError, match="'wicks-floor' candle head needs"):
+        head_bars(torch.tensor(z), "wicks-floor", None, None)
+    assert head_bars(torch.tensor(z), "direct", None, None) is not None
+
+
+def test_a_pipeline_with_a_floor_tokenizer_forecasts_no_negative_volume():
+    d = REFERENCE / "tiny-learnte"
+    tok = load_tokenizer(d / "tokenizer")
+    frame = hourly_bars(120, seed=3)
+    # volumes that spread as wide as their mean, as thin markets' do: zero lies about one std below the mean
+    frame["volume"] = np.random.default_rng(4).exponential(1000.0, len(frame))
+    frame["amount"] = frame["volume"] * frame["close"]
+    out = {}
+    for head in ("wicks", "wicks-floor"):
+        t = KronosTokenizer(dataclasses.replace(tok.config, candle_head=head))
+        t.load_state_dict(tok.state_dict())
+        pipe = KronosPipeline(load_model(d / "model"), t, max_context=64)
+        fc = pipe.forecast(frame, horizon=12, num_samples=16, seed=5)
+        out[head] = np.stack([fc.column(c) for c in ("open", "high", "low", "close", "volume")], axis=-1)
+    assert (out["wicks"][..., 4] < 0).any()  # random weights: the plain volume goes negative
+    assert (out["wicks-floor"][..., 4] >= 0).all()
+    assert consistent(out["wicks-floor"][..., :4]).all()
+    np.testing.assert_allclose(out["wicks-floor"][..., :4], out["wicks"][..., :4], rtol=1e-6)
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # training a wicks decoder for an existing tokenizer's tokens
 
@@ -115,18 +175,19 @@ def _tiny_tokenizer_run(tmp_path):
     return first.tokenizer, tmp_path / "first" / "tokenizer", tiny_config
 
 
-def test_decoder_only_training_keeps_the_token_ids_and_learns_wicks(tmp_path):
+@pytest.mark.parametrize("head", ["wicks", "wicks-floor"])
+def test_decoder_only_training_keeps_the_token_ids_and_learns_wicks(tmp_path, head):
     from kronos_plugins.training import TrainConfig, WindowDataset, train
     from kronos_plugins.training.data import series_from_frame
 
     base, base_dir, tiny_config = _tiny_tokenizer_run(tmp_path)
     cfg = tiny_config(tmp_path / "wicks", steps=(40, 0), init_tokenizer=str(base_dir))
-    cfg["tokenizer"] = {"candle_head": "wicks"}
+    cfg["tokenizer"] = {"candle_head": head}
     cfg["train_tokenizer"]["trainable"] = "decoder"
     result = train(TrainConfig.from_dict(cfg))
     tok = result.tokenizer
-    assert tok.config.candle_head == "wicks"
-    assert load_tokenizer(tmp_path / "wicks" / "tokenizer").config.candle_head == "wicks"
+    assert tok.config.candle_head == head
+    assert load_tokenizer(tmp_path / "wicks" / "tokenizer").config.candle_head == head
     before, after = base.state_dict(), tok.state_dict()
     frozen = [k for k in before if k.split(".")[0] in ("embed", "encoder", "quant_embed", "tokenizer")]
     trained = [k for k in before if k.split(".")[0] in ("decoder", "head", "post_quant_embed")]
@@ -142,9 +203,13 @@ def test_decoder_only_training_keeps_the_token_ids_and_learns_wicks(tmp_path):
         for a, b in zip(base.encode(x), tok.encode(x), strict=True):
             assert torch.equal(a, b)  # the same tokens: a model trained on them stays valid
         z = tok.decode(tok.encode(x))
-    bars = wick_bars(z, stats[:, 0], stats[:, 1]).double()
+    bars = head_bars(z, head, stats[:, 0], stats[:, 1]).double()
     prices = bars * stats[:, 1:2].double() + stats[:, 0:1].double()
     assert consistent(prices[..., :4].numpy(), rtol=1e-6).all()
+    if (
+        head == "wicks-floor"
+    ):  # float32 round-off of (softplus - offset) * spread + mean: a hair below 0 at most
+        assert (prices[..., 4:] >= -1e-5 * stats[:, 1:2, 4:].double()).all()
     log = pd.read_csv(tmp_path / "wicks" / "train_log.csv")
     val = log[log["split"] == "val"]["recon_all"].to_numpy()
     assert val[-1] < 0.8 * val[0], val  # the decoder learned to read its high/low outputs as wicks

@@ -211,6 +211,27 @@ def test_candle_shape_by_hand_an_exact_decode_keeps_everything_and_a_half_body_i
     assert T.candle_shape(raw, negative)["shape_windows_left_out"] == 1
 
 
+def test_volume_shape_by_hand_negative_bars_relative_error_and_correlation():
+    raw = np.stack([_window(), _window()])
+    raw[:, :, 4] = [10.0, 20.0, 10.0, 20.0, 10.0, 20.0, 10.0]  # varying volume, mean 100/7
+    exact = T.volume_shape(raw, raw)
+    assert exact == {"volume_negative_share": 0.0, "volume_error": 0.0, "volume_corr": pytest.approx(1.0)}
+    dec = raw.copy()
+    dec[0, :, 4] = 30.0 - raw[0, :, 4]  # the first window's volume mirrored: every bar 10 off, corr -1
+    dec[1, :3, 5] = -1.0  # three negative amounts in the second window
+    dec[1, 3, 4] = -5.0  # and a negative volume: 25 off
+    got = T.volume_shape(raw, dec)
+    assert got["volume_negative_share"] == pytest.approx(4 / 14)
+    mean_v = 100.0 / 7.0
+    # median of two windows' errors: 10 / mean and (25 / 7) / mean
+    assert got["volume_error"] == pytest.approx((10.0 / mean_v + 25.0 / 7.0 / mean_v) / 2)
+    assert -1.0 < got["volume_corr"] < 1.0  # median of -1 and the second window's (below 1)
+    flat = raw.copy()
+    flat[:, :, 4] = 0.0  # no volume at all: nothing to measure, not a zero error
+    nothing = T.volume_shape(flat, flat)
+    assert np.isnan(nothing["volume_error"]) and np.isnan(nothing["volume_corr"])
+
+
 def test_roundtrip_with_the_pipeline_normalisation_is_exact_for_an_identity_codec():
     from kronos_plugins.pipeline import prepare_series
     from kronos_plugins.validation import KRONOS_COLUMNS
