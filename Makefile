@@ -275,12 +275,19 @@ bench-v4-tokenizer-floor: $(VENV)/.stamp-bench
 		$(PY) benchmarks/quality/synthetic_diagnosis.py --checkpoint runs/candidates/$$c --out $(FLOOR_OUT)/synthetic_diagnosis/$$c || exit 1; done
 
 # synthetic sampling of the floor candidate on validation stocks (temperature x min-p; the rule declared in
-# $(FLOOR_OUT)/synthetic_sampling/rule.md, about 18 min on 2 cores), then the pick on the gate's synthetic section
+# $(FLOOR_OUT)/synthetic_sampling/rule.md, about 18 min on 2 cores), then the pick on the gate's synthetic section,
+# and both the candidate's own sampling and the pick over seeds 0-4 (about 8 min)
 bench-v4-floor-sampling: $(VENV)/.stamp-synth
 	$(PY) benchmarks/synthetic/select_min_p.py --checkpoint $(FLOOR_OUT)/candidate --temperatures 1.0,1.15,1.3 \
 		--min-p 0,0.02,0.05,0.1 --out $(FLOOR_OUT)/synthetic_sampling
 	$(PY) benchmarks/quality/gate.py --checkpoint $(FLOOR_OUT)/candidate --sections synthetic --synthetic-temperature 1.15 \
 		--synthetic-min-p 0.02 --out-root $(FLOOR_OUT)/gate --name v4-mini-floor-lb32-t115-minp002
+	for seed in 0 1 2 3 4; do \
+		$(PY) benchmarks/quality/gate.py --checkpoint $(FLOOR_OUT)/candidate --sections synthetic --seed $$seed \
+			--out-root $(FLOOR_OUT)/gate/seeds --name default-seed$$seed || exit 1; \
+		$(PY) benchmarks/quality/gate.py --checkpoint $(FLOOR_OUT)/candidate --sections synthetic --seed $$seed \
+			--synthetic-temperature 1.15 --synthetic-min-p 0.02 --out-root $(FLOOR_OUT)/gate/seeds --name t115-seed$$seed || exit 1; done
+	$(PY) benchmarks/quality/gate_seeds.py $(FLOOR_OUT)/gate/seeds/*-seed* --out $(FLOOR_OUT)/gate/seeds/summary.md
 
 # hist-vol-rw at volatility windows 20-128 on the gate's held-out windows: how much of Kronos' CRPS by lookback is
 # the data's (31 s on 2 cores) -> benchmarks/results/quality/hist_vol_windows/

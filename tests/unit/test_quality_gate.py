@@ -7,6 +7,7 @@ computed as documented, on small arrays, with no data and no checkpoint.
 from __future__ import annotations
 
 import importlib.util
+import json
 import math
 import sys
 from pathlib import Path
@@ -454,3 +455,34 @@ def test_tokenizer_bias_bins_a_shrinkage_by_the_real_close():
     # only the close column counts: an error in the open changes nothing
     decoded[:, :, 0] += 1.0
     assert B.bias_table(x, decoded)["mean_error"].equals(t["mean_error"].reset_index(drop=True))
+
+
+def test_gate_seeds_medians_and_pass_counts_by_hand(tmp_path):
+    seeds = _load("gate_seeds")
+
+    def run(name, accuracy, kurtosis, temperature=1.3, min_p=0.0):
+        d = tmp_path / name
+        d.mkdir()
+        synthetic = {
+            "sampling": {"temperature": temperature, "min_p": min_p},
+            "kurtosis": {"synthetic": kurtosis},
+            "repaired_share": 0.0,
+            "vol_ratio": 1.0,
+        }
+        checks = [
+            {"section": "synthetic", "name": "discriminative accuracy", "measured": accuracy},
+            {"section": "forecast", "name": "discriminative accuracy", "measured": 0.0},  # another section's
+        ]
+        (d / "gate.json").write_text(json.dumps({"sections": {"synthetic": synthetic}, "checks": checks}))
+        return d
+
+    dirs = [run("hot-seed0", 0.9, 10.0), run("hot-seed1", 0.6, 12.0), run("hot-seed2", 0.8, 2.0)]
+    dirs.append(run("cool-seed0", 0.7, 5.0, 1.15, 0.02))
+    out = tmp_path / "summary.md"
+    seeds.main([str(d) for d in dirs] + ["--out", str(out)])
+    text = out.read_text()
+    assert "| hot | 1.300 | 0.000 | 0.800 | 10.000 | 0.000 | 1.000 | 1 of 3 |" in text
+    assert "| cool | 1.150 | 0.020 | 0.700 | 5.000 | 0.000 | 1.000 | 1 of 1 |" in text  # 0.70 passes
+    (tmp_path / "no-seed").mkdir()
+    with pytest.raises(ValueError, match="SETTING-seedN"):
+        seeds.rows([tmp_path / "no-seed"])
