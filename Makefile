@@ -276,7 +276,8 @@ bench-v4-tokenizer-floor: $(VENV)/.stamp-bench
 
 # synthetic sampling of the floor candidate on validation stocks (temperature x min-p; the rule declared in
 # $(FLOOR_OUT)/synthetic_sampling/rule.md, about 18 min on 2 cores), then the pick on the gate's synthetic section,
-# and both the candidate's own sampling and the pick over seeds 0-4 (about 8 min)
+# both the candidate's own sampling and the pick over seeds 0-4 (about 8 min), and the forecasts at that sampling on
+# the validation windows (313 s)
 bench-v4-floor-sampling: $(VENV)/.stamp-synth
 	$(PY) benchmarks/synthetic/select_min_p.py --checkpoint $(FLOOR_OUT)/candidate --temperatures 1.0,1.15,1.3 \
 		--min-p 0,0.02,0.05,0.1 --out $(FLOOR_OUT)/synthetic_sampling
@@ -288,6 +289,7 @@ bench-v4-floor-sampling: $(VENV)/.stamp-synth
 		$(PY) benchmarks/quality/gate.py --checkpoint $(FLOOR_OUT)/candidate --sections synthetic --seed $$seed \
 			--synthetic-temperature 1.15 --synthetic-min-p 0.02 --out-root $(FLOOR_OUT)/gate/seeds --name t115-seed$$seed || exit 1; done
 	$(PY) benchmarks/quality/gate_seeds.py $(FLOOR_OUT)/gate/seeds/*-seed* --out $(FLOOR_OUT)/gate/seeds/summary.md
+	$(VENV)/bin/kronos-bench run benchmarks/suites/select-floor-sampling.yaml --out $(FLOOR_OUT)/forecast_sampling
 
 # hist-vol-rw at volatility windows 20-128 on the gate's held-out windows: how much of Kronos' CRPS by lookback is
 # the data's (31 s on 2 cores) -> benchmarks/results/quality/hist_vol_windows/
