@@ -564,6 +564,7 @@ def synthetic_section(args, pipe, out: Path, log) -> dict:
     context, real = frame.iloc[:rows], frame.iloc[rows:]
     length = min(args.length, len(real))
     recorder = RawRecorder.wrap(pipe)  # generate_trajectories as example.py calls it, raw bars kept
+    sampling = pipe.resolve_sampling(synthetic_sampling(args))  # resolved once: what the paths are drawn with
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SyntheticRepairWarning)
         traj = generate_trajectories(
@@ -572,9 +573,8 @@ def synthetic_section(args, pipe, out: Path, log) -> dict:
             n_paths=args.paths,
             length=length,
             seed=args.seed,
-            sampling=synthetic_sampling(args),
+            sampling=sampling,
         )
-    sampling = pipe.resolve_sampling(synthetic_sampling(args))  # what the paths were drawn with
     fid = compare(real, traj, seed=args.seed)
     n_bars = traj.n_paths * traj.length
     raw = recorder.raw[0]  # (n_paths, length, 6) before repair
